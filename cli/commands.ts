@@ -1,0 +1,16 @@
+// The list of commands, in the order `archc --help` shows them. Each module registers one
+// command and imports its heavy dependencies lazily inside the action.
+
+import type { Command } from "commander";
+import * as check from "./check.js";
+import * as inspect from "./inspect.js";
+import * as ir from "./ir.js";
+import * as devices from "./devices.js";
+import * as compile from "./compile.js";
+import * as run from "./run.js";
+import * as train from "./train.js";
+import * as generate from "./generate.js";
+
+export function registerCommands(program: Command): void {
+  for (const command of [check, inspect, ir, devices, compile, run, train, generate]) command.register(program);
+}

@@ -1,0 +1,24 @@
+// What every command shares: exit codes and the split between user errors (diagnostics, no
+// stack trace) and internal errors (said to be ours, with the stack).
+
+export const EXIT = { ok: 0, userError: 1, usage: 2, internal: 3 } as const;
+
+/** An error in what the user gave us (a file, a flag value, a missing device): message only. */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.userError,
+  ) {
+    super(message);
+  }
+}
+
+export function reportFailure(err: unknown): number {
+  if (err instanceof UserError) {
+    process.stderr.write(`archc: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  process.stderr.write(`archc: internal error (a bug in archc, not in your files): ${e.message}\n${e.stack ?? ""}\n`);
+  return EXIT.internal;
+}

@@ -1,0 +1,6 @@
+import type { Command } from "commander";
+
+// Placeholder until the `train` command is written; it registers nothing.
+export function register(program: Command): void {
+  void program;
+}

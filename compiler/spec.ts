@@ -1,0 +1,127 @@
+// The checked, fully evaluated description of a model: what the checker hands to lowering.
+// Every number here is concrete; every name is resolved. Lowering never sees syntax.
+
+export interface SourceSpan {
+  file: string;
+  line: number; // 1-based
+  column: number; // 1-based
+  offset: number; // 0-based character offset
+  length: number;
+}
+
+export type NormSpec = { kind: "rmsnorm"; eps: number } | { kind: "layernorm"; eps: number };
+
+export type PositionSpec = { kind: "rope"; theta: number } | { kind: "learned" } | { kind: "none" };
+
+export type MlpKind = "gelu" | "swiglu";
+
+/** One sublayer: a residual branch f(PreNorm(h)). Each one is a "layer" in the AttnRes paper's sense. */
+export type SublayerSpec =
+  | { kind: "attention"; heads: number; kvHeads: number; headDim: number }
+  | { kind: "mlp"; mlp: MlpKind; hidden: number };
+
+/** One transformer layer (the unit that block boundaries fall between): an ordered list of sublayers. */
+export interface LayerSpec {
+  block: string; // name of the `block` definition it was stacked from, for display
+  sublayers: SublayerSpec[];
+}
+
+export type ResidualSpec =
+  | { kind: "add" }
+  | {
+      kind: "attn";
+      /** number of AttnRes blocks N (Block AttnRes), or null for Full AttnRes */
+      blocks: number | null;
+      /** RMSNorm on the keys before the dot product with the query (paper default: on) */
+      keyNorm: boolean;
+      /** normaliser over the depth axis */
+      score: "softmax" | "sigmoid";
+      /** "query": w · key per source (input-dependent weights); "static": one learned scalar per source */
+      weights: "query" | "static";
+      /** "vector": a learned w in R^d; "projected": w = W v_last, W in R^{d x d} (input-dependent query) */
+      query: "vector" | "projected";
+    };
+
+export interface ModelSpec {
+  name: string;
+  vocab: number;
+  context: number;
+  dim: number;
+  norm: NormSpec;
+  position: PositionSpec;
+  tied: boolean;
+  residual: ResidualSpec;
+  layers: LayerSpec[];
+  /** every evaluated field, for `archc inspect` and ablation tables */
+  fields: Record<string, string | number | boolean>;
+  span?: SourceSpan;
+}
+
+export interface OptimizerSpec {
+  kind: "adamw";
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  clip: number; // max global gradient norm; 0 disables clipping
+}
+
+export interface ScheduleSpec {
+  kind: "cosine" | "constant";
+  warmup: number; // steps
+  minLrRatio: number; // cosine floor as a fraction of lr
+}
+
+export interface TrainSpec {
+  name: string;
+  model: string;
+  data: string; // "brown" (embedded corpus) or a path to a text file or folder
+  tokenizer: "bytes" | "gpt2";
+  batch: number;
+  seq: number; // tokens per sequence, <= model context
+  steps: number;
+  evalEvery: number;
+  evalBatches: number;
+  logEvery: number; // loss is read back every logEvery steps
+  checkpointEvery: number;
+  optimizer: OptimizerSpec;
+  schedule: ScheduleSpec;
+  seed: number;
+  span?: SourceSpan;
+}
+
+/** An ablation: one base model, one field, several values; each variant is a ModelSpec. */
+export interface AblationSpec {
+  name: string;
+  base: string;
+  field: string;
+  variants: { label: string; model: ModelSpec }[];
+  span?: SourceSpan;
+}
+
+export interface ProgramSpec {
+  models: Map<string, ModelSpec>;
+  trains: Map<string, TrainSpec>;
+  ablations: Map<string, AblationSpec>;
+}
+
+/** Sublayers in order, flattened across layers, each with its layer index. */
+export function sublayersOf(model: ModelSpec): { layer: number; index: number; sublayer: SublayerSpec }[] {
+  const out: { layer: number; index: number; sublayer: SublayerSpec }[] = [];
+  model.layers.forEach((layer, li) =>
+    layer.sublayers.forEach((sublayer) => out.push({ layer: li, index: out.length, sublayer })),
+  );
+  return out;
+}
+
+/**
+ * Block AttnRes: how many layers each of the N blocks holds. The first (L mod N) blocks hold
+ * ceil(L/N) layers and the rest floor(L/N), so when L does not divide evenly the later blocks are
+ * the smaller ones (the paper makes the last block smaller). Requires 1 <= N <= L.
+ */
+export function blockSizes(layers: number, blocks: number): number[] {
+  const base = Math.floor(layers / blocks);
+  const extra = layers % blocks;
+  return Array.from({ length: blocks }, (_, i) => base + (i < extra ? 1 : 0));
+}
