@@ -1,0 +1,31 @@
+// What code generation hands to the runtime: WGSL compute kernels over planned buffers.
+// A kernel reads and writes IR values; the buffer plan says where each value lives.
+
+export interface KernelBinding {
+  value: number; // IR value id bound at @group(0) @binding(i), i = index in Kernel.bindings
+  access: "read" | "read_write";
+}
+
+export interface Kernel {
+  /** readable and unique within a program, e.g. "layers.2.mlp.matmul_gelu" */
+  name: string;
+  wgsl: string;
+  entryPoint: string;
+  bindings: KernelBinding[];
+  workgroups: [number, number, number];
+  /** the IR nodes this kernel computes (more than one when fused) */
+  nodes: number[];
+}
+
+/** Where one IR value lives on the device: a byte range of one pooled buffer. */
+export interface BufferSlot {
+  value: number;
+  pool: number; // index into BufferPlan.pools
+  offset: number; // bytes, aligned to the device's minStorageBufferOffsetAlignment
+  size: number; // bytes
+}
+
+export interface BufferPlan {
+  pools: { size: number; usage: "param" | "input" | "output" | "scratch" }[];
+  slots: BufferSlot[];
+}
