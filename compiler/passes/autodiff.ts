@@ -1,0 +1,97 @@
+// Reverse-mode automatic differentiation as an IR-to-IR pass. The result is one graph: the forward
+// nodes unchanged (same ids), then the backward nodes, with outputs "grad.<param>" added. Each
+// forward op's local rule lives in grad-rules/; this file only walks the graph and sums gradients
+// of values used more than once.
+
+import type { Attrs, Graph, Node, TensorType } from "../ir/ir.js";
+import { sameShape, typeToString } from "../ir/ir.js";
+import { inferType } from "../ir/catalog.js";
+import { GRAD_RULES } from "./grad-rules/index.js";
+import type { GradContext } from "./grad-rules/index.js";
+
+export interface DifferentiateOptions {
+  /** what to differentiate with respect to; parameters are the only choice today */
+  wrt?: "params";
+  /** the scalar output to differentiate (default "loss") */
+  loss?: string;
+}
+
+export class AutodiffError extends Error {}
+
+export function gradOutputName(param: string): string {
+  return `grad.${param}`;
+}
+
+export function differentiate(forward: Graph, opts: DifferentiateOptions = {}): Graph {
+  const lossName = opts.loss ?? "loss";
+  const loss = forward.outputs[lossName];
+  if (loss === undefined) throw new AutodiffError(`autodiff: the graph has no output '${lossName}'`);
+  if (forward.nodes[loss].type.shape.length !== 0)
+    throw new AutodiffError(`autodiff: '${lossName}' must be a scalar, got ${typeToString(forward.nodes[loss].type)}`);
+
+  const graph: Graph = {
+    name: forward.name,
+    params: forward.params.map((p) => ({ ...p, shape: [...p.shape] })),
+    nodes: forward.nodes.map((n) => ({ ...n, inputs: [...n.inputs], attrs: { ...n.attrs } })),
+    outputs: { ...forward.outputs },
+  };
+  const dependsOnParam = paramDependence(graph.nodes);
+
+  let scope = "grad";
+  const emit = (op: string, inputs: number[], attrs: Attrs = {}): number => {
+    const type = inferType(op, inputs.map((i) => graph.nodes[i].type), attrs);
+    const id = graph.nodes.length;
+    graph.nodes.push({ id, op, inputs, attrs, type, scope });
+    return id;
+  };
+  const grads = new Map<number, number>();
+  const accumulate = (value: number, grad: number): void => {
+    const existing = grads.get(value);
+    grads.set(value, existing === undefined ? grad : emit("add", [existing, grad]));
+  };
+
+  accumulate(loss, emit("fill", [], { shape: [], value: 1 }));
+  for (let id = loss; id >= 0; id--) {
+    const node = graph.nodes[id];
+    const dy = grads.get(id);
+    if (dy === undefined || !dependsOnParam[id] || node.op === "param") continue;
+    const rule = GRAD_RULES[node.op];
+    if (!rule) throw new AutodiffError(`autodiff: no gradient rule for op '${node.op}' (node ${id}, ${node.scope || "top level"})`);
+    scope = node.scope ? `grad.${node.scope}` : "grad";
+    const ctx: GradContext = { node, dy, type: (v) => graph.nodes[v].type, emit };
+    const operandGrads = rule(ctx);
+    node.inputs.forEach((input, i) => {
+      if (!dependsOnParam[input]) return;
+      const grad = operandGrads[i];
+      if (grad === null || grad === undefined)
+        throw new AutodiffError(`autodiff: rule for '${node.op}' gave no gradient for operand ${i} of node ${id}`);
+      checkGradType(node, i, graph.nodes[input].type, graph.nodes[grad].type);
+      accumulate(input, grad);
+    });
+  }
+
+  scope = "grad";
+  for (const param of graph.params) {
+    const readers = graph.nodes.filter((n) => n.op === "param" && n.attrs.name === param.name && n.id <= loss);
+    let total: number | undefined;
+    for (const reader of readers) {
+      const g = grads.get(reader.id);
+      if (g !== undefined) total = total === undefined ? g : emit("add", [total, g]);
+    }
+    graph.outputs[gradOutputName(param.name)] = total ?? emit("fill", [], { shape: [...param.shape], value: 0 });
+  }
+  return graph;
+}
+
+function paramDependence(nodes: Node[]): boolean[] {
+  const depends: boolean[] = [];
+  for (const n of nodes) depends.push(n.op === "param" || n.inputs.some((i) => depends[i]));
+  return depends;
+}
+
+function checkGradType(node: Node, operand: number, want: TensorType, got: TensorType): void {
+  if (got.dtype !== "f32" || !sameShape(want.shape, got.shape))
+    throw new AutodiffError(
+      `autodiff: gradient of operand ${operand} of '${node.op}' (node ${node.id}) is ${typeToString(got)}, expected f32[${want.shape.join(",")}]`,
+    );
+}
