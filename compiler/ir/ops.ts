@@ -162,7 +162,7 @@ export const OPS: Record<string, OpDef> = {
   rope: {
     doc:
       "rotary positions on x[B,T,heads*head_dim]; within each head, pairs (i, i + head_dim/2) for i < head_dim/2 " +
-      "rotate by angle t * theta^(-2i/head_dim), t the position in T",
+      "rotate by angle a = t * theta^(-2i/head_dim), t the position in T: (x_i, x_j) -> (x_i cos a - x_j sin a, x_i sin a + x_j cos a)",
     arity: 1,
     attrs: ["heads", "head_dim", "theta"],
     infer: ([x], a) => {

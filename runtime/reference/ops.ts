@@ -1,0 +1,297 @@
+// Float64 reference implementations of every forward op in compiler/ir/ops.ts, written for
+// clarity rather than speed: they are the oracle that GPU kernels and autodiff are tested against.
+// Each function receives its operands in catalog order and the node (for attrs and result type).
+
+import type { Node } from "../../compiler/ir/ir.js";
+import { numel } from "../../compiler/ir/ir.js";
+import { rowsOf } from "../../compiler/ir/ops.js";
+import type { Tensor } from "./tensor.js";
+import { zerosF } from "./tensor.js";
+
+export type ReferenceOp = (inputs: Tensor[], node: Node) => Tensor;
+
+function lastDim(t: Tensor): number {
+  return t.type.shape[t.type.shape.length - 1];
+}
+
+function attrNumber(node: Node, key: string): number {
+  const v = node.attrs[key];
+  if (typeof v !== "number") throw new Error(`${node.op} node %${node.id}: attribute ${key} must be a number`);
+  return v;
+}
+
+function mapElementwise(x: Tensor, node: Node, fn: (v: number) => number): Tensor {
+  const out = zerosF(node.type.shape);
+  for (let i = 0; i < out.data.length; i++) out.data[i] = fn(x.data[i]);
+  return out;
+}
+
+function sigmoid(v: number): number {
+  return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+}
+
+/** softmax of a short list, shifted by its maximum so large logits do not overflow */
+function softmaxList(logits: number[]): number[] {
+  const max = Math.max(...logits);
+  const exps = logits.map((l) => Math.exp(l - max));
+  const total = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / total);
+}
+
+function inverseRms(data: ArrayLike<number>, offset: number, d: number, eps: number): number {
+  let sumSquares = 0;
+  for (let j = 0; j < d; j++) sumSquares += data[offset + j] * data[offset + j];
+  return 1 / Math.sqrt(sumSquares / d + eps);
+}
+
+const embedding: ReferenceOp = ([table, ids], node) => {
+  const [vocab, d] = table.type.shape;
+  const out = zerosF(node.type.shape);
+  for (let p = 0; p < ids.data.length; p++) {
+    const id = ids.data[p];
+    if (!Number.isInteger(id) || id < 0 || id >= vocab)
+      throw new Error(`embedding %${node.id}: token id ${id} at position ${p} is outside [0, ${vocab})`);
+    for (let j = 0; j < d; j++) out.data[p * d + j] = table.data[id * d + j];
+  }
+  return out;
+};
+
+const addPositions: ReferenceOp = ([x, table], node) => {
+  const [b, t, d] = x.type.shape;
+  const out = zerosF(node.type.shape);
+  for (let bi = 0; bi < b; bi++)
+    for (let ti = 0; ti < t; ti++)
+      for (let j = 0; j < d; j++) {
+        const at = (bi * t + ti) * d + j;
+        out.data[at] = x.data[at] + table.data[ti * d + j];
+      }
+  return out;
+};
+
+const matmul: ReferenceOp = ([a, b], node) => {
+  const ta = node.attrs.ta === true;
+  const tb = node.attrs.tb === true;
+  const aRows = rowsOf(a.type.shape);
+  const aCols = lastDim(a);
+  const bRows = rowsOf(b.type.shape);
+  const bCols = lastDim(b);
+  const m = ta ? aCols : aRows;
+  const k = ta ? aRows : aCols;
+  const n = tb ? bRows : bCols;
+  // element (i, kk) of op(A) and (kk, j) of op(B) in the stored row-major views
+  const aAt = (i: number, kk: number) => (ta ? a.data[kk * aCols + i] : a.data[i * aCols + kk]);
+  const bAt = (kk: number, j: number) => (tb ? b.data[j * bCols + kk] : b.data[kk * bCols + j]);
+  const out = zerosF(node.type.shape);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let kk = 0; kk < k; kk++) sum += aAt(i, kk) * bAt(kk, j);
+      out.data[i * n + j] = sum;
+    }
+  return out;
+};
+
+const add: ReferenceOp = ([a, b], node) => {
+  const out = zerosF(node.type.shape);
+  const period = b.data.length; // b is a suffix of a's shape, so it repeats every numel(b) elements
+  for (let i = 0; i < out.data.length; i++) out.data[i] = a.data[i] + b.data[i % period];
+  return out;
+};
+
+const mul: ReferenceOp = ([a, b], node) => {
+  const out = zerosF(node.type.shape);
+  for (let i = 0; i < out.data.length; i++) out.data[i] = a.data[i] * b.data[i];
+  return out;
+};
+
+const scale: ReferenceOp = ([a], node) => {
+  const factor = attrNumber(node, "factor");
+  return mapElementwise(a, node, (v) => v * factor);
+};
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+const gelu: ReferenceOp = ([x], node) =>
+  mapElementwise(x, node, (v) => 0.5 * v * (1 + Math.tanh(GELU_C * (v + 0.044715 * v * v * v))));
+
+const silu: ReferenceOp = ([x], node) => mapElementwise(x, node, (v) => v * sigmoid(v));
+
+const rmsnorm: ReferenceOp = ([x, gain], node) => {
+  const eps = attrNumber(node, "eps");
+  const d = lastDim(x);
+  const out = zerosF(node.type.shape);
+  for (let r = 0; r < rowsOf(x.type.shape); r++) {
+    const inv = inverseRms(x.data, r * d, d, eps);
+    for (let j = 0; j < d; j++) out.data[r * d + j] = x.data[r * d + j] * inv * gain.data[j];
+  }
+  return out;
+};
+
+const layernorm: ReferenceOp = ([x, gain, bias], node) => {
+  const eps = attrNumber(node, "eps");
+  const d = lastDim(x);
+  const out = zerosF(node.type.shape);
+  for (let r = 0; r < rowsOf(x.type.shape); r++) {
+    const base = r * d;
+    let mean = 0;
+    for (let j = 0; j < d; j++) mean += x.data[base + j];
+    mean /= d;
+    let variance = 0;
+    for (let j = 0; j < d; j++) variance += (x.data[base + j] - mean) ** 2;
+    variance /= d;
+    const inv = 1 / Math.sqrt(variance + eps);
+    for (let j = 0; j < d; j++) out.data[base + j] = (x.data[base + j] - mean) * inv * gain.data[j] + bias.data[j];
+  }
+  return out;
+};
+
+const rope: ReferenceOp = ([x], node) => {
+  const heads = attrNumber(node, "heads");
+  const headDim = attrNumber(node, "head_dim");
+  const theta = attrNumber(node, "theta");
+  const [b, t] = x.type.shape;
+  const half = headDim / 2;
+  const out = zerosF(node.type.shape);
+  for (let bi = 0; bi < b; bi++)
+    for (let ti = 0; ti < t; ti++)
+      for (let h = 0; h < heads; h++) {
+        const base = (bi * t + ti) * heads * headDim + h * headDim;
+        for (let i = 0; i < half; i++) {
+          const angle = ti * Math.pow(theta, (-2 * i) / headDim);
+          const cos = Math.cos(angle);
+          const sin = Math.sin(angle);
+          const first = x.data[base + i];
+          const second = x.data[base + i + half];
+          out.data[base + i] = first * cos - second * sin;
+          out.data[base + i + half] = first * sin + second * cos;
+        }
+      }
+  return out;
+};
+
+const attention: ReferenceOp = ([q, k, v], node) => {
+  const heads = attrNumber(node, "heads");
+  const kvHeads = attrNumber(node, "kv_heads");
+  const headDim = attrNumber(node, "head_dim");
+  const [b, t] = q.type.shape;
+  const groupSize = heads / kvHeads;
+  const qWidth = heads * headDim;
+  const kvWidth = kvHeads * headDim;
+  const scaleFactor = 1 / Math.sqrt(headDim);
+  const out = zerosF(node.type.shape);
+  for (let bi = 0; bi < b; bi++)
+    for (let h = 0; h < heads; h++) {
+      const kvHead = Math.floor(h / groupSize);
+      for (let ti = 0; ti < t; ti++) {
+        const qBase = (bi * t + ti) * qWidth + h * headDim;
+        const scores: number[] = [];
+        for (let si = 0; si <= ti; si++) {
+          const kBase = (bi * t + si) * kvWidth + kvHead * headDim;
+          let dot = 0;
+          for (let j = 0; j < headDim; j++) dot += q.data[qBase + j] * k.data[kBase + j];
+          scores.push(dot * scaleFactor);
+        }
+        const weights = softmaxList(scores);
+        for (let si = 0; si <= ti; si++) {
+          const vBase = (bi * t + si) * kvWidth + kvHead * headDim;
+          for (let j = 0; j < headDim; j++) out.data[qBase + j] += weights[si] * v.data[vBase + j];
+        }
+      }
+    }
+  return out;
+};
+
+function normaliseDepthScores(logits: number[], score: unknown): number[] {
+  if (score === "softmax") return softmaxList(logits);
+  if (score === "sigmoid") return logits.map(sigmoid);
+  throw new Error(`attnres score must be softmax or sigmoid, got ${String(score)}`);
+}
+
+/** out[p] = sum_i alpha_i(p) * s_i[p], where alphaAt gives the depth weights of position p */
+function mixSources(sources: Tensor[], node: Node, alphaAt: (position: number, d: number) => number[]): Tensor {
+  const d = lastDim(sources[0]);
+  const out = zerosF(node.type.shape);
+  for (let p = 0; p < rowsOf(node.type.shape); p++) {
+    const alpha = alphaAt(p, d);
+    for (let i = 0; i < sources.length; i++)
+      for (let j = 0; j < d; j++) out.data[p * d + j] += alpha[i] * sources[i].data[p * d + j];
+  }
+  return out;
+}
+
+const attnres: ReferenceOp = (inputs, node) => {
+  const count = attrNumber(node, "sources");
+  const eps = attrNumber(node, "eps");
+  const keyNorm = node.attrs.key_norm === true;
+  const sources = inputs.slice(0, count);
+  const query = inputs[count];
+  const gain = keyNorm ? inputs[count + 1] : undefined;
+  const perPositionQuery = query.type.shape.length > 1;
+  return mixSources(sources, node, (p, d) => {
+    const queryBase = perPositionQuery ? p * d : 0;
+    const logits = sources.map((s) => {
+      const inv = keyNorm ? inverseRms(s.data, p * d, d, eps) : 1;
+      let dot = 0;
+      for (let j = 0; j < d; j++) {
+        const key = s.data[p * d + j] * inv * (gain ? gain.data[j] : 1);
+        dot += query.data[queryBase + j] * key;
+      }
+      return dot;
+    });
+    return normaliseDepthScores(logits, node.attrs.score);
+  });
+};
+
+const attnresStatic: ReferenceOp = (inputs, node) => {
+  const count = attrNumber(node, "sources");
+  const logits = Array.from(inputs[count].data);
+  const alpha = normaliseDepthScores(logits, node.attrs.score);
+  return mixSources(inputs.slice(0, count), node, () => alpha);
+};
+
+const crossEntropy: ReferenceOp = ([logits, targets], node) => {
+  const vocab = lastDim(logits);
+  const positions = rowsOf(logits.type.shape);
+  let total = 0;
+  for (let p = 0; p < positions; p++) {
+    const target = targets.data[p];
+    if (target < 0 || target >= vocab)
+      throw new Error(`cross_entropy %${node.id}: target ${target} at position ${p} is outside [0, ${vocab})`);
+    let max = -Infinity;
+    for (let j = 0; j < vocab; j++) max = Math.max(max, logits.data[p * vocab + j]);
+    let sumExp = 0;
+    for (let j = 0; j < vocab; j++) sumExp += Math.exp(logits.data[p * vocab + j] - max);
+    total += max + Math.log(sumExp) - logits.data[p * vocab + target];
+  }
+  const out = zerosF([]);
+  out.data[0] = total / positions;
+  return out;
+};
+
+/** every computing op of the catalog; "input" and "param" are read by the interpreter instead */
+export const REFERENCE_OPS: Record<string, ReferenceOp> = {
+  embedding,
+  add_positions: addPositions,
+  matmul,
+  add,
+  mul,
+  scale,
+  gelu,
+  silu,
+  rmsnorm,
+  layernorm,
+  rope,
+  attention,
+  attnres,
+  attnres_static: attnresStatic,
+  cross_entropy: crossEntropy,
+};
+
+/** evaluates one node, checking that the result has the node's declared number of elements */
+export function evaluateNode(node: Node, inputs: Tensor[]): Tensor {
+  const impl = REFERENCE_OPS[node.op];
+  if (!impl) throw new Error(`no reference implementation for op '${node.op}' (node %${node.id})`);
+  const result = impl(inputs, node);
+  if (result.data.length !== numel(node.type.shape))
+    throw new Error(`internal: reference ${node.op} produced ${result.data.length} values for %${node.id}`);
+  return result;
+}
