@@ -1,0 +1,39 @@
+// Float64 references of the backward ops, keyed like REFERENCE_OPS; the oracle for their WGSL kernels.
+
+import type { ReferenceOp } from "./backward/common.js";
+import { attentionGradKvRef, attentionGradQRef } from "./backward/attention.js";
+import {
+  attnresGradGainRef,
+  attnresGradQueryRef,
+  attnresGradSourcesRef,
+  attnresStaticGradLogitsRef,
+  attnresStaticGradSourcesRef,
+} from "./backward/attnres.js";
+import { fillRef, geluGradRef, reduceLeadingRef, reshapeRef, siluGradRef, sliceRef } from "./backward/elementwise.js";
+import { addPositionsGradTableRef, crossEntropyGradRef, embeddingGradRef } from "./backward/lookup.js";
+import { layernormGradGainRef, layernormGradXRef, rmsnormGradGainRef, rmsnormGradXRef } from "./backward/norms.js";
+import { ropeGradRef } from "./backward/rope.js";
+
+export const BACKWARD_REFERENCE_OPS: Record<string, ReferenceOp> = {
+  fill: fillRef,
+  reshape: reshapeRef,
+  reduce_leading: reduceLeadingRef,
+  slice: sliceRef,
+  gelu_grad: geluGradRef,
+  silu_grad: siluGradRef,
+  rmsnorm_grad_x: rmsnormGradXRef,
+  rmsnorm_grad_gain: rmsnormGradGainRef,
+  layernorm_grad_x: layernormGradXRef,
+  layernorm_grad_gain: layernormGradGainRef,
+  rope_grad: ropeGradRef,
+  attention_grad_q: attentionGradQRef,
+  attention_grad_kv: attentionGradKvRef,
+  attnres_grad_sources: attnresGradSourcesRef,
+  attnres_grad_query: attnresGradQueryRef,
+  attnres_grad_gain: attnresGradGainRef,
+  attnres_static_grad_sources: attnresStaticGradSourcesRef,
+  attnres_static_grad_logits: attnresStaticGradLogitsRef,
+  embedding_grad: embeddingGradRef,
+  add_positions_grad_table: addPositionsGradTableRef,
+  cross_entropy_grad: crossEntropyGradRef,
+};

@@ -1,0 +1,122 @@
+// AttnRes backward per token. With r_i the key-norm scale, key_i = s_i r_i g (or s_i),
+// l_i = w·key_i, alpha = softmax(l) (or sigmoid), out = sum_i alpha_i s_i:
+// dl = Jacobian(dalpha) with dalpha_i = dy·s_i; ds_i = alpha_i dy + (key path of dl_i w);
+// dw = sum_i dl_i key_i; dg = sum_i dl_i w s_i r_i.
+
+import { numel } from "../../../compiler/ir/ir.js";
+import type { Node } from "../../../compiler/ir/ir.js";
+import type { Tensor } from "../tensor.js";
+import type { ReferenceOp } from "./common.js";
+import { attrNumber, floats, normaliseScores, resultOf, scoreBackward } from "./common.js";
+
+interface AttnresGrads {
+  sources: Float64Array; // packed [S, B, T, D]
+  query: Float64Array; // the query's shape
+  gain: Float64Array; // [D]
+}
+
+function attnresBackward(inputs: Tensor[], node: Node): AttnresGrads {
+  const count = attrNumber(node, "sources");
+  const keyNorm = node.attrs.key_norm === true;
+  const eps = attrNumber(node, "eps");
+  const score = node.attrs.score;
+  const src = inputs.slice(0, count).map(floats);
+  const query = floats(inputs[count]);
+  const gain = keyNorm ? floats(inputs[count + 1]) : undefined;
+  const dy = floats(inputs[inputs.length - 1]);
+  const shape = inputs[0].type.shape;
+  const d = shape[shape.length - 1];
+  const tokens = numel(shape) / d;
+  const perToken = query.length !== d;
+  const grads: AttnresGrads = {
+    sources: new Float64Array(count * tokens * d),
+    query: new Float64Array(query.length),
+    gain: new Float64Array(d),
+  };
+  for (let p = 0; p < tokens; p++) {
+    const base = p * d;
+    const qBase = perToken ? base : 0;
+    const scales = src.map((s) => {
+      if (!keyNorm) return 1;
+      let sq = 0;
+      for (let j = 0; j < d; j++) sq += s[base + j] ** 2;
+      return 1 / Math.sqrt(sq / d + eps);
+    });
+    const key = (i: number, j: number) => (keyNorm ? src[i][base + j] * scales[i] * gain![j] : src[i][base + j]);
+    const logits = src.map((_, i) => {
+      let l = 0;
+      for (let j = 0; j < d; j++) l += query[qBase + j] * key(i, j);
+      return l;
+    });
+    const alpha = normaliseScores(logits, score);
+    const dAlpha = src.map((s) => {
+      let sum = 0;
+      for (let j = 0; j < d; j++) sum += dy[base + j] * s[base + j];
+      return sum;
+    });
+    const dLogit = scoreBackward(alpha, dAlpha, score);
+    for (let i = 0; i < count; i++) {
+      const ds = (i * tokens + p) * d;
+      for (let j = 0; j < d; j++) {
+        grads.sources[ds + j] = alpha[i] * dy[base + j];
+        grads.query[qBase + j] += dLogit[i] * key(i, j);
+      }
+      if (!keyNorm) {
+        for (let j = 0; j < d; j++) grads.sources[ds + j] += dLogit[i] * query[qBase + j];
+        continue;
+      }
+      const r = scales[i];
+      let dot = 0;
+      for (let j = 0; j < d; j++) dot += dLogit[i] * query[qBase + j] * gain![j] * src[i][base + j];
+      for (let j = 0; j < d; j++) {
+        const u = dLogit[i] * query[qBase + j] * gain![j];
+        grads.sources[ds + j] += r * u - (r * r * r * src[i][base + j] * dot) / d;
+        grads.gain[j] += dLogit[i] * query[qBase + j] * src[i][base + j] * r;
+      }
+    }
+  }
+  return grads;
+}
+
+function selecting(pick: (g: AttnresGrads) => Float64Array): ReferenceOp {
+  return (inputs, node) => {
+    const out = resultOf(node);
+    floats(out).set(pick(attnresBackward(inputs, node)));
+    return out;
+  };
+}
+
+export const attnresGradSourcesRef = selecting((g) => g.sources);
+export const attnresGradQueryRef = selecting((g) => g.query);
+export const attnresGradGainRef = selecting((g) => g.gain);
+
+function staticBackward(inputs: Tensor[], node: Node): { sources: Float64Array; logits: Float64Array } {
+  const count = attrNumber(node, "sources");
+  const src = inputs.slice(0, count).map(floats);
+  const logits = Array.from(floats(inputs[count]));
+  const dy = floats(inputs[inputs.length - 1]);
+  const n = dy.length;
+  const alpha = normaliseScores(logits, node.attrs.score);
+  const sources = new Float64Array(count * n);
+  const dAlpha = src.map((s, i) => {
+    let sum = 0;
+    for (let j = 0; j < n; j++) {
+      sum += dy[j] * s[j];
+      sources[i * n + j] = alpha[i] * dy[j];
+    }
+    return sum;
+  });
+  return { sources, logits: Float64Array.from(scoreBackward(alpha, dAlpha, node.attrs.score)) };
+}
+
+export const attnresStaticGradSourcesRef: ReferenceOp = (inputs, node) => {
+  const out = resultOf(node);
+  floats(out).set(staticBackward(inputs, node).sources);
+  return out;
+};
+
+export const attnresStaticGradLogitsRef: ReferenceOp = (inputs, node) => {
+  const out = resultOf(node);
+  floats(out).set(staticBackward(inputs, node).logits);
+  return out;
+};

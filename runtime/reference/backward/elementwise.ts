@@ -1,0 +1,58 @@
+// Pointwise derivatives and the shape plumbing ops (fill, reshape, reduce_leading, slice).
+
+import { numel } from "../../../compiler/ir/ir.js";
+import type { ReferenceOp } from "./common.js";
+import { attrNumber, floats, resultOf, sigmoid } from "./common.js";
+
+const GELU_K = Math.sqrt(2 / Math.PI);
+
+export function geluDerivative(x: number): number {
+  const u = GELU_K * (x + 0.044715 * x * x * x);
+  const t = Math.tanh(u);
+  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_K * (1 + 3 * 0.044715 * x * x);
+}
+
+export function siluDerivative(x: number): number {
+  const s = sigmoid(x);
+  return s * (1 + x * (1 - s));
+}
+
+function pointwise(derivative: (x: number) => number): ReferenceOp {
+  return ([x, dy], node) => {
+    const out = resultOf(node);
+    const o = floats(out);
+    const xs = floats(x);
+    const g = floats(dy);
+    for (let i = 0; i < o.length; i++) o[i] = g[i] * derivative(xs[i]);
+    return out;
+  };
+}
+
+export const geluGradRef = pointwise(geluDerivative);
+export const siluGradRef = pointwise(siluDerivative);
+
+export const fillRef: ReferenceOp = (_inputs, node) => {
+  const out = resultOf(node);
+  floats(out).fill(attrNumber(node, "value"));
+  return out;
+};
+
+export const reshapeRef: ReferenceOp = ([x], node) => ({
+  type: { dtype: x.type.dtype, shape: [...node.type.shape] },
+  data: x.data.slice(),
+});
+
+export const reduceLeadingRef: ReferenceOp = ([x], node) => {
+  const out = resultOf(node);
+  const o = floats(out);
+  const xs = floats(x);
+  const inner = numel(node.type.shape);
+  for (let i = 0; i < xs.length; i++) o[i % inner] += xs[i];
+  return out;
+};
+
+export const sliceRef: ReferenceOp = ([x], node) => {
+  const inner = numel(node.type.shape);
+  const start = attrNumber(node, "index") * inner;
+  return { type: { dtype: x.type.dtype, shape: [...node.type.shape] }, data: x.data.slice(start, start + inner) };
+};
