@@ -80,7 +80,29 @@ export function differentiate(forward: Graph, opts: DifferentiateOptions = {}): 
     }
     graph.outputs[gradOutputName(param.name)] = total ?? emit("fill", [], { shape: [...param.shape], value: 0 });
   }
-  return graph;
+  return withoutDeadBackwardNodes(graph, forward.nodes.length);
+}
+
+/**
+ * Rules compute every operand's gradient, including those nothing needs (the gradient of a fed
+ * input); this drops backward nodes no output depends on and renumbers the rest. Forward nodes are
+ * kept as they are, so their ids stay valid.
+ */
+function withoutDeadBackwardNodes(graph: Graph, firstBackward: number): Graph {
+  const live = new Array<boolean>(graph.nodes.length).fill(false);
+  for (const id of Object.values(graph.outputs)) live[id] = true;
+  for (let id = graph.nodes.length - 1; id >= firstBackward; id--)
+    if (live[id]) for (const input of graph.nodes[id].inputs) live[input] = true;
+  const renumbered = new Map<number, number>();
+  const nodes: Node[] = [];
+  graph.nodes.forEach((node, id) => {
+    if (id >= firstBackward && !live[id]) return;
+    renumbered.set(id, nodes.length);
+    nodes.push({ ...node, id: nodes.length, inputs: node.inputs.map((i) => renumbered.get(i)!) });
+  });
+  const outputs: Record<string, number> = {};
+  for (const [name, id] of Object.entries(graph.outputs)) outputs[name] = renumbered.get(id)!;
+  return { ...graph, nodes, outputs };
 }
 
 function paramDependence(nodes: Node[]): boolean[] {
