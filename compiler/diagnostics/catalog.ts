@@ -1,0 +1,80 @@
+// Every diagnostic archc can report, keyed by a stable code. Codes never change meaning once
+// published: tests, docs and users' scripts match on them. Templates name their parameters in
+// braces; diagnostic.ts fills them in.
+//   A01xx  reading and parsing text
+//   A02xx  names, imports, definitions
+//   A03xx  values and types of expressions
+//   A04xx  model constraints
+//   A05xx  training runs
+//   A06xx  ablations
+//   A09xx  archc's own bugs
+
+export interface CatalogEntry {
+  severity: "error" | "warning";
+  template: string;
+}
+
+export const CATALOG = {
+  A0101: { severity: "error", template: "unexpected character {text}" },
+  A0102: { severity: "error", template: "unterminated string (a string must end with \" on the same line)" },
+  A0103: { severity: "error", template: "unterminated block comment (missing */)" },
+  A0104: { severity: "error", template: "number {text} is too large to represent" },
+  A0105: { severity: "error", template: "brackets nested too deeply (more than {limit} levels); the rest of the file is not parsed" },
+  A0106: { severity: "error", template: "syntax error: {detail}" },
+  A0107: { severity: "error", template: "too many errors; stopping after {count}" },
+  A0108: { severity: "error", template: "the file holds binary data, not text (a NUL byte at this position)" },
+  A0109: { severity: "error", template: "unknown escape sequence {text} in string (use \\\\, \\\", \\n or \\t)" },
+
+  A0201: { severity: "error", template: "unknown name '{name}'{hint}" },
+  A0202: { severity: "error", template: "unknown block '{name}'{hint}" },
+  A0203: { severity: "error", template: "unknown model '{name}'{hint}" },
+  A0204: { severity: "error", template: "unknown field '{name}' in {where}{hint}" },
+  A0205: { severity: "error", template: "unknown argument '{name}' for {callee}{hint}" },
+  A0206: { severity: "error", template: "duplicate definition of {kind} '{name}'" },
+  A0207: { severity: "error", template: "duplicate field '{name}'" },
+  A0208: { severity: "error", template: "duplicate argument '{name}'" },
+  A0209: { severity: "error", template: "import cycle: {cycle}" },
+  A0210: { severity: "error", template: "cannot read imported file '{path}': {reason}" },
+  A0211: { severity: "error", template: "unknown standard library module '{name}'{hint}" },
+  A0212: { severity: "error", template: "inheritance cycle: {cycle}" },
+  A0213: { severity: "error", template: "field '{name}' depends on itself: {cycle}" },
+  A0214: { severity: "error", template: "{kind} '{owner}' is missing the required field '{name}'" },
+  A0215: { severity: "error", template: "missing argument '{name}' for {callee}" },
+  A0216: { severity: "error", template: "too many arguments for {callee} (it takes {count})" },
+  A0217: { severity: "error", template: "a positional argument cannot follow a named one" },
+  A0218: { severity: "error", template: "block '{name}' contains itself: {cycle}" },
+  A0219: { severity: "warning", template: "field '{name}' is never used; did you mean '{suggestion}'?" },
+  A0220: { severity: "error", template: "duplicate parameter '{name}'" },
+  A0221: { severity: "error", template: "unknown {what} '{name}' (expected {expected}){hint}" },
+
+  A0301: { severity: "error", template: "{what} must be {expected}, got {actual}" },
+  A0302: { severity: "error", template: "{what} must be a whole number, got {value}" },
+  A0303: { severity: "error", template: "{left} / {right} does not divide exactly, but {what} must be a whole number" },
+  A0304: { severity: "error", template: "division by zero" },
+  A0305: { severity: "error", template: "{what} must be {constraint}, got {value}" },
+  A0306: { severity: "error", template: "the result {value} is too large to represent exactly" },
+  A0307: { severity: "error", template: "cannot apply '{op}' to {left} and {right}" },
+
+  A0401: { severity: "error", template: "dim ({dim}) must be divisible by heads ({heads})" },
+  A0402: { severity: "error", template: "heads ({heads}) must be divisible by kv_heads ({kvHeads})" },
+  A0403: { severity: "error", template: "rope needs an even head_dim, but dim / heads = {headDim}" },
+  A0404: { severity: "error", template: "attn(block = {blocks}) needs 1 <= blocks <= the number of layers ({layers})" },
+  A0405: { severity: "error", template: "the model has {count} layers; at most {max} are allowed" },
+  A0406: { severity: "error", template: "'{name}' takes no arguments" },
+  A0407: { severity: "error", template: "block '{name}' holds no sublayers" },
+  A0408: { severity: "error", template: "layers must be a stack of blocks such as gpt_layer(...) * depth, got {actual}" },
+  A0409: { severity: "error", template: "tokenizer {tokenizer} produces {needed} token ids, but model '{model}' has vocab {vocab}" },
+  A0410: { severity: "error", template: "'{name}' is a primitive sublayer; stack it inside a block" },
+
+  A0501: { severity: "error", template: "seq ({seq}) exceeds the context ({context}) of model '{model}'" },
+  A0502: { severity: "error", template: "warmup ({warmup}) exceeds steps ({steps})" },
+
+  A0601: { severity: "error", template: "an ablation varies exactly one field, but '{name}' lists {count}" },
+  A0602: { severity: "error", template: "the values of an ablation must be a list [a, b, ...]" },
+  A0603: { severity: "warning", template: "value {text} is listed twice" },
+  A0604: { severity: "error", template: "an ablation needs at least one value" },
+
+  A0901: { severity: "error", template: "internal error (a bug in archc, not in your file): {message}" },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type DiagnosticCode = keyof typeof CATALOG;

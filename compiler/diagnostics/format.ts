@@ -1,0 +1,37 @@
+// Printing diagnostics the way compilers do: a location line, the source line, a caret line.
+
+import type { Diagnostic } from "./diagnostic.js";
+
+function lineBounds(text: string, offset: number): { start: number; end: number } {
+  const start = text.lastIndexOf("\n", offset - 1) + 1;
+  let end = text.indexOf("\n", offset);
+  if (end === -1) end = text.length;
+  if (end > start && text[end - 1] === "\r") end--;
+  return { start, end };
+}
+
+/** Control characters would corrupt a terminal; show them as a visible placeholder of width one. */
+function printable(line: string): string {
+  return line.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "?");
+}
+
+export function formatDiagnostic(diagnostic: Diagnostic, source: string | undefined): string {
+  const { span } = diagnostic;
+  const header = `${span.file}:${span.line}:${span.column}: ${diagnostic.severity} ${diagnostic.code}: ${diagnostic.message}`;
+  const lines = [header];
+  if (source !== undefined && span.offset <= source.length) {
+    const { start, end } = lineBounds(source, span.offset);
+    const line = source.slice(start, end);
+    const column = span.offset - start;
+    // keep tabs in the caret line so that it lines up under the source in any tab width
+    const pad = line.slice(0, column).replace(/[^\t]/g, " ");
+    const width = Math.max(1, Math.min(span.length, end - span.offset));
+    lines.push(printable(line), pad + "^" + "~".repeat(width - 1));
+  }
+  for (const note of diagnostic.notes ?? []) lines.push(`  note: ${note}`);
+  return lines.join("\n");
+}
+
+export function formatDiagnosticList(diagnostics: Diagnostic[], sources: Map<string, string>): string {
+  return diagnostics.map((d) => formatDiagnostic(d, sources.get(d.span.file))).join("\n");
+}

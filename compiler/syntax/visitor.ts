@@ -1,0 +1,252 @@
+// CST → AST. Written as plain functions over Chevrotain's CST children rather than a generated
+// visitor class, because recovery can leave any child missing and every step here must cope.
+
+import type { CstElement, CstNode, IToken } from "chevrotain";
+import type { SourceSpan } from "../spec.js";
+import type { DiagnosticSink } from "../diagnostics/diagnostic.js";
+import type { Argument, BinaryOperator, Declaration, Expr, Field, Identifier, Parameter, Sublayer } from "./ast.js";
+import type { SourceText } from "./source.js";
+
+function isToken(element: CstElement): element is IToken {
+  return (element as IToken).image !== undefined;
+}
+
+function realToken(token: IToken | undefined): token is IToken {
+  return token !== undefined && token.isInsertedInRecovery !== true && Number.isFinite(token.startOffset);
+}
+
+export class AstBuilder {
+  constructor(
+    private readonly source: SourceText,
+    private readonly sink: DiagnosticSink,
+  ) {}
+
+  private nodes(node: CstNode, key: string): CstNode[] {
+    return (node.children[key] ?? []).filter((c): c is CstNode => !isToken(c));
+  }
+
+  private node(node: CstNode, key: string, index = 0): CstNode | undefined {
+    return this.nodes(node, key)[index];
+  }
+
+  private tokens(node: CstNode, key: string): IToken[] {
+    return (node.children[key] ?? []).filter((c): c is IToken => isToken(c) && realToken(c));
+  }
+
+  private token(node: CstNode, key: string, index = 0): IToken | undefined {
+    return this.tokens(node, key)[index];
+  }
+
+  private tokenSpan(token: IToken): SourceSpan {
+    return this.source.span(token.startOffset, (token.endOffset ?? token.startOffset) + 1);
+  }
+
+  /** The smallest span covering every real token under `node`, found without recursion. */
+  private nodeSpan(node: CstNode): SourceSpan {
+    let start = Infinity;
+    let end = -Infinity;
+    const pending: CstElement[] = [node];
+    while (pending.length > 0) {
+      const element = pending.pop()!;
+      if (isToken(element)) {
+        if (!realToken(element)) continue;
+        start = Math.min(start, element.startOffset);
+        end = Math.max(end, (element.endOffset ?? element.startOffset) + 1);
+      } else {
+        for (const children of Object.values(element.children)) pending.push(...children);
+      }
+    }
+    return start === Infinity ? this.source.endSpan() : this.source.span(start, end);
+  }
+
+  private identifier(token: IToken | undefined): Identifier | undefined {
+    return realToken(token) ? { name: token.image, span: this.tokenSpan(token) } : undefined;
+  }
+
+  program(root: CstNode): Declaration[] {
+    const declarations: Declaration[] = [];
+    for (const wrapper of this.nodes(root, "declaration")) {
+      const inner = Object.values(wrapper.children)
+        .flat()
+        .find((c): c is CstNode => !isToken(c));
+      if (!inner) continue;
+      const declaration = this.declaration(inner);
+      if (declaration) declarations.push(declaration);
+    }
+    return declarations;
+  }
+
+  private recovered(node: CstNode): boolean {
+    return node.recoveredNode === true || this.containsRecovery(node);
+  }
+
+  private containsRecovery(node: CstNode): boolean {
+    const pending: CstNode[] = [node];
+    while (pending.length > 0) {
+      const current = pending.pop()!;
+      if (current.recoveredNode) return true;
+      for (const children of Object.values(current.children))
+        for (const child of children) {
+          if (isToken(child)) {
+            if (!realToken(child)) return true;
+          } else pending.push(child);
+        }
+    }
+    return false;
+  }
+
+  private declaration(node: CstNode): Declaration | undefined {
+    const span = this.nodeSpan(node);
+    const recovered = this.recovered(node);
+    switch (node.name) {
+      case "importDecl": {
+        const moduleNode = this.node(node, "moduleName");
+        const pathToken = this.token(node, "StringLiteral");
+        if (moduleNode) {
+          const parts = this.tokens(moduleNode, "Identifier").map((t) => t.image);
+          return { kind: "import", module: parts.join("."), span, recovered };
+        }
+        if (pathToken) return { kind: "import", path: this.stringValue(pathToken), span, recovered };
+        return undefined;
+      }
+      case "blockDecl": {
+        const name = this.identifier(this.token(node, "Identifier"));
+        if (!name) return undefined;
+        const paramsNode = this.node(node, "parameters");
+        const params = paramsNode ? this.nodes(paramsNode, "parameter").flatMap((p) => this.parameter(p)) : [];
+        const body = this.nodes(node, "sublayer").flatMap((s) => this.sublayer(s));
+        return { kind: "block", name, params, body, span, recovered };
+      }
+      case "modelDecl": {
+        const [nameToken, parentToken] = this.tokens(node, "Identifier");
+        const name = this.identifier(nameToken);
+        if (!name) return undefined;
+        const parent = this.identifier(parentToken);
+        return { kind: "model", name, parent, fields: this.fieldBody(node), span, recovered };
+      }
+      case "trainDecl": {
+        const name = this.identifier(this.token(node, "Identifier"));
+        if (!name) return undefined;
+        return { kind: "train", name, fields: this.fieldBody(node), span, recovered };
+      }
+      case "ablationDecl": {
+        const [nameToken, baseToken] = this.tokens(node, "Identifier");
+        const name = this.identifier(nameToken);
+        const base = this.identifier(baseToken);
+        if (!name || !base) return undefined;
+        return { kind: "ablation", name, base, fields: this.fieldBody(node), span, recovered };
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private parameter(node: CstNode): Parameter[] {
+    const name = this.identifier(this.token(node, "Name"));
+    if (!name) return [];
+    const valueNode = this.node(node, "expression");
+    return [{ name, defaultValue: valueNode ? this.expression(valueNode) : undefined }];
+  }
+
+  private sublayer(node: CstNode): Sublayer[] {
+    const callee = this.identifier(this.token(node, "Identifier"));
+    const argsNode = this.node(node, "arguments");
+    if (!callee) return [];
+    return [{ callee, args: argsNode ? this.arguments(argsNode) : [], span: this.nodeSpan(node) }];
+  }
+
+  private fieldBody(node: CstNode): Field[] {
+    const body = this.node(node, "fieldBody");
+    if (!body) return [];
+    return this.nodes(body, "field").flatMap((f) => {
+      const name = this.identifier(this.token(f, "Name"));
+      const valueNode = this.node(f, "expression");
+      if (!name) return [];
+      const value: Expr = valueNode ? this.expression(valueNode) : { kind: "missing", span: this.nodeSpan(f) };
+      return [{ name, value, span: this.nodeSpan(f) }];
+    });
+  }
+
+  private arguments(node: CstNode): Argument[] {
+    return this.nodes(node, "argument").map((a) => {
+      const valueNode = this.node(a, "expression");
+      const span = this.nodeSpan(a);
+      const value: Expr = valueNode ? this.expression(valueNode) : { kind: "missing", span };
+      return { name: this.identifier(this.token(a, "Name")), value, span };
+    });
+  }
+
+  private chain(node: CstNode, operandKey: string, operatorKeys: string[], operand: (n: CstNode) => Expr): Expr {
+    const operands = this.nodes(node, operandKey).map(operand);
+    const span = this.nodeSpan(node);
+    if (operands.length === 0) return { kind: "missing", span };
+    if (operands.length === 1) return operands[0];
+    const operators = operatorKeys.flatMap((k) => this.tokens(node, k)).sort((a, b) => a.startOffset - b.startOffset);
+    if (operators.length !== operands.length - 1) return { kind: "missing", span };
+    const rest = operators.map((op, i) => ({
+      op: op.image as BinaryOperator,
+      opSpan: this.tokenSpan(op),
+      operand: operands[i + 1],
+    }));
+    return { kind: "chain", first: operands[0], rest, span };
+  }
+
+  expression(node: CstNode): Expr {
+    return this.chain(node, "term", ["Plus", "Minus"], (term) =>
+      this.chain(term, "unary", ["Star", "Slash", "Percent"], (unary) => this.unary(unary)),
+    );
+  }
+
+  private unary(node: CstNode): Expr {
+    const span = this.nodeSpan(node);
+    const primaryNode = this.node(node, "primary");
+    const operand: Expr = primaryNode ? this.primary(primaryNode) : { kind: "missing", span };
+    const count = this.tokens(node, "Minus").length;
+    return count === 0 ? operand : { kind: "negate", count, operand, span };
+  }
+
+  private primary(node: CstNode): Expr {
+    const span = this.nodeSpan(node);
+    const numberToken = this.token(node, "NumberLiteral");
+    if (numberToken) return this.number(numberToken, span);
+    const stringToken = this.token(node, "StringLiteral");
+    if (stringToken) return { kind: "string", value: this.stringValue(stringToken), span };
+    if (this.token(node, "True")) return { kind: "bool", value: true, span };
+    if (this.token(node, "False")) return { kind: "bool", value: false, span };
+    const referenceNode = this.node(node, "reference");
+    if (referenceNode) {
+      const callee = this.identifier(this.token(referenceNode, "Identifier"));
+      if (!callee) return { kind: "missing", span };
+      const argsNode = this.node(referenceNode, "arguments");
+      if (!argsNode) return { kind: "name", name: callee.name, span };
+      return { kind: "call", callee, args: this.arguments(argsNode), span };
+    }
+    const listNode = this.node(node, "list");
+    if (listNode) return { kind: "list", items: this.nodes(listNode, "expression").map((e) => this.expression(e)), span };
+    const inner = this.node(node, "expression");
+    if (inner) return this.expression(inner);
+    return { kind: "missing", span };
+  }
+
+  private number(token: IToken, span: SourceSpan): Expr {
+    const text = token.image;
+    const value = Number(text);
+    const isIntegerLiteral = /^\d+$/.test(text);
+    if (!Number.isFinite(value) || (isIntegerLiteral && !Number.isSafeInteger(value))) {
+      this.sink.report("A0104", span, { text });
+      return { kind: "missing", span };
+    }
+    return { kind: "number", text, value, span };
+  }
+
+  private stringValue(token: IToken): string {
+    const body = token.image.slice(1, -1);
+    return body.replace(/\\(.)/g, (whole, char: string, index: number) => {
+      const escapes: Record<string, string> = { "\\": "\\", '"': '"', n: "\n", t: "\t" };
+      if (char in escapes) return escapes[char];
+      const start = token.startOffset + 1 + index;
+      this.sink.report("A0109", this.source.span(start, start + 2), { text: whole });
+      return char;
+    });
+  }
+}
