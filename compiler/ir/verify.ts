@@ -3,7 +3,8 @@
 
 import type { Graph } from "./ir.js";
 import { sameShape, typeToString } from "./ir.js";
-import { inferType, ShapeError } from "./ops.js";
+// the full catalog, so backward graphs from autodiff verify too
+import { inferType, ShapeError } from "./catalog.js";
 
 function checkNodes(graph: Graph, problems: string[]): void {
   graph.nodes.forEach((node, index) => {
