@@ -5,6 +5,7 @@
 
 import type { OptimizerSpec } from "../../compiler/spec.js";
 import type { TrainingState } from "../checkpoint.js";
+import { adamwStep } from "../optim/adamw.js";
 import type { StepEngine } from "./engine.js";
 
 export const BIGRAM_TABLE = "bigram.table";
@@ -49,6 +50,7 @@ export class CpuBigramEngine implements StepEngine {
   private v: Float32Array;
   private steps = 0;
   private gradNorm: number | undefined;
+  private readonly decayEverything: Uint32Array;
 
   constructor(
     readonly vocab: number,
@@ -58,26 +60,15 @@ export class CpuBigramEngine implements StepEngine {
     this.table = initialBigramTable(vocab, seed);
     this.m = new Float32Array(vocab * vocab);
     this.v = new Float32Array(vocab * vocab);
+    this.decayEverything = new Uint32Array(Math.ceil((vocab * vocab) / 32)).fill(0xffffffff);
   }
 
   async step(tokens: Int32Array, targets: Int32Array, lr: number, readLoss: boolean): Promise<number | undefined> {
     const gradient = new Float64Array(this.table.length);
     const loss = bigramLoss(this.table, this.vocab, tokens, targets, gradient);
-    let squared = 0;
-    for (const g of gradient) squared += g * g;
-    this.gradNorm = Math.sqrt(squared);
-    const { beta1, beta2, eps, weightDecay, clip } = this.optimizer;
-    const scale = clip > 0 && this.gradNorm > clip ? clip / this.gradNorm : 1;
     this.steps += 1;
-    const correction1 = 1 - beta1 ** this.steps;
-    const correction2 = 1 - beta2 ** this.steps;
-    for (let i = 0; i < this.table.length; i++) {
-      const g = gradient[i] * scale;
-      const m = (this.m[i] = beta1 * this.m[i] + (1 - beta1) * g);
-      const v = (this.v[i] = beta2 * this.v[i] + (1 - beta2) * g * g);
-      const decayed = this.table[i] * (1 - lr * weightDecay);
-      this.table[i] = decayed - (lr * (m / correction1)) / (Math.sqrt(v / correction2) + eps);
-    }
+    const buffers = { params: this.table, grads: gradient, m: this.m, v: this.v };
+    this.gradNorm = adamwStep(buffers, this.decayEverything, this.optimizer, this.steps, lr);
     return readLoss ? loss : undefined;
   }
 

@@ -7,7 +7,7 @@ import type { MetricsLog } from "../metrics.js";
 import type { Progress } from "../progress.js";
 import type { TrainSpec } from "../../compiler/spec.js";
 import type { StepEngine } from "./engine.js";
-import { lrAt } from "./schedule.js";
+import { learningRate } from "../optim/schedule.js";
 
 /** Training produced a non-finite loss or parameters; carries where to resume from. */
 export class TrainingDivergedError extends Error {
@@ -109,7 +109,7 @@ export async function runTrainingLoop(options: TrainLoopOptions): Promise<TrainL
         break;
       }
       const done = step + 1;
-      const lr = lrAt(step, train);
+      const lr = learningRate(step, train.optimizer.lr, train.schedule, train.steps);
       // loss is read back on log steps, and before every checkpoint so none is saved unverified
       const readLoss = isMultiple(done, train.logEvery) || isMultiple(done, train.checkpointEvery) || done === train.steps;
       const batch = options.batches.batchAt(step);
