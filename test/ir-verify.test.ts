@@ -44,3 +44,11 @@ describe("verifyGraph catches broken invariants", () => {
     expect(problems).toMatch(new RegExp(`%${loss} \\(cross_entropy\\) is dead`));
   });
 });
+
+describe("verifyGraph: outputs", () => {
+  it("a loss output that is not a scalar", () => {
+    const g = fresh();
+    g.outputs.loss = g.outputs.logits;
+    expect(verifyGraph(g).join("\n")).toMatch(/output loss .* is not a scalar/);
+  });
+});

@@ -100,3 +100,19 @@ describe("AttnRes semantics through the interpreter", () => {
     }
   });
 });
+
+describe("interpreter input checking", () => {
+  const graph = lowerModel(tinySpec(), { batch: 1, seq: 2 });
+  const params = initParams(graph.params, 1);
+  const targets = fromInts([1, 2], [0, 1]);
+  it("names a missing feed, a wrongly shaped feed and a missing parameter", () => {
+    expect(() => runOutputs(graph, { targets }, params)).toThrow(/no feed for input 'tokens'/);
+    expect(() => runOutputs(graph, { tokens: fromInts([2, 1], [0, 1]), targets }, params)).toThrow(/input 'tokens'/);
+    const partial = new Map(params);
+    partial.delete("head.w");
+    expect(() => runOutputs(graph, { tokens: targets, targets }, partial)).toThrow(/head\.w/);
+  });
+  it("rejects token ids outside the vocabulary", () => {
+    expect(() => runOutputs(graph, { tokens: fromInts([1, 2], [0, 32]), targets }, params)).toThrow(/outside \[0, 32\)/);
+  });
+});

@@ -52,6 +52,9 @@ function checkOutputsAndLiveness(graph: Graph, problems: string[]): void {
     if (!Number.isInteger(id) || id < 0 || id >= graph.nodes.length) problems.push(`output ${name} refers to missing node %${id}`);
     used.add(id);
   }
+  const loss = graph.outputs.loss;
+  if (loss !== undefined && graph.nodes[loss] && graph.nodes[loss].type.shape.length !== 0)
+    problems.push(`output loss (%${loss}) is not a scalar`);
   for (const node of graph.nodes)
     // an unused input (e.g. targets of a logits-only graph) is harmless; any other unused node is dead code
     if (!used.has(node.id) && node.op !== "input") problems.push(`%${node.id} (${node.op}) is dead: nothing reads it`);
