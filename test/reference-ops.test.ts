@@ -252,3 +252,38 @@ describe("cross_entropy", () => {
     expect(out.data[0]).toBeCloseTo((first + second) / 2, 9);
   });
 });
+
+describe("normalisation properties", () => {
+  it("attention weights sum to one: constant values come back unchanged for any q, k", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.double({ min: -5, max: 5, noNaN: true }), (seed, c) => {
+        const q = rand([1, 4, 6], seed);
+        const k = rand([1, 4, 6], seed + 1);
+        const v = fromValues([1, 4, 6], new Array(24).fill(c));
+        const out = arr(apply("attention", [scaleBy(q, 10), scaleBy(k, 10), v], { heads: 3, kv_heads: 3, head_dim: 2 }));
+        for (const x of out) expect(x).toBeCloseTo(c, 10);
+      }),
+      { numRuns: 25 },
+    );
+  });
+  it("attnres softmax weights sum to one: identical sources come back unchanged for any query", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 1, max: 5 }), (seed, count) => {
+        const s = rand([2, 2, 4], seed);
+        const gain = rand([4], seed + 2);
+        const out = apply("attnres", [...new Array(count).fill(s), scaleBy(rand([4], seed + 1), 20), gain], {
+          sources: count,
+          score: "softmax",
+          key_norm: true,
+          eps: 1e-6,
+        });
+        expect(arr(out)).toEqual(arr(s).map((x) => expect.closeTo(x, 12)));
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
+
+function scaleBy(t: Tensor, factor: number): Tensor {
+  return fromValues(t.type.shape, arr(t).map((x) => x * factor));
+}
