@@ -64,11 +64,20 @@ describe("inspectModel", () => {
     expect(full.mean).toBe(4.5);
   });
 
-  it("activation memory grows linearly with batch", () => {
-    const one = inspectModel(tinySpec(), { batch: 1, seq: 8 }).activationBytes;
-    const two = inspectModel(tinySpec(), { batch: 2, seq: 8 }).activationBytes;
-    expect(two).toBe(2 * one - 4); // every value scales with batch except the scalar loss
-    expect(one % 4).toBe(0);
+  it("activation memory: what backward reads, within all forward values, linear in batch", () => {
+    const one = inspectModel(tinySpec(), { batch: 1, seq: 8 }).activationMemory;
+    const two = inspectModel(tinySpec(), { batch: 2, seq: 8 }).activationMemory;
+    expect(one.savedBytes).toBeGreaterThan(0);
+    expect(one.savedBytes).toBeLessThan(one.forwardBytes);
+    expect(two.savedBytes).toBe(2 * one.savedBytes);
+    // every forward value scales with batch except the scalar loss
+    expect(two.forwardBytes).toBe(2 * one.forwardBytes - 4);
+  });
+
+  it("activation memory: Full AttnRes keeps more than the baseline", () => {
+    const base = inspectModel(tinySpec({ layers: 4 }), opts).activationMemory.savedBytes;
+    const full = inspectModel(tinySpec({ layers: 4, residual: FULL }), opts).activationMemory.savedBytes;
+    expect(full).toBeGreaterThan(base);
   });
 
   it("formats a readable table naming every section", () => {

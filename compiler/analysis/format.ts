@@ -34,7 +34,8 @@ export function formatInspect(r: InspectReport): string {
       ["training", human(f.training)],
     ]),
   );
-  lines.push("", "activation memory", ...table([["forward values kept", bytes(r.activationBytes)]]));
+  const m = r.activationMemory;
+  lines.push("", "activation memory", ...table([["kept for backward", bytes(m.savedBytes)], ["all forward values", bytes(m.forwardBytes)]]));
   if (r.attnres) {
     const a = r.attnres;
     lines.push("", "AttnRes sources");

@@ -8,10 +8,11 @@ import { lowerModel } from "../ir/lower.js";
 import type { ModelSpec } from "../spec.js";
 import type { FlopBreakdown } from "./cost.js";
 import { graphFlops } from "./cost.js";
+import type { ActivationMemory } from "./memory.js";
+import { activationMemory } from "./memory.js";
 
 /** backward ≈ 2× forward (gradients w.r.t. both operands of every product) */
 export const TRAINING_FLOP_FACTOR = 3;
-const BYTES_PER_VALUE = 4;
 
 export interface SourceCount {
   sublayer: string;
@@ -26,8 +27,7 @@ export interface InspectReport {
   sublayers: number;
   parameters: { total: number; byGroup: Record<string, number> };
   flopsPerToken: { forward: number; training: number; forwardBreakdown: FlopBreakdown };
-  /** bytes of forward values kept for the backward pass: every node's result except parameters */
-  activationBytes: number;
+  activationMemory: ActivationMemory;
   attnres: null | { perSublayer: SourceCount[]; final: number; min: number; max: number; mean: number };
   notes: string[];
 }
@@ -41,12 +41,6 @@ function countParameters(graph: Graph): InspectReport["parameters"] {
     total += n;
   }
   return { total, byGroup };
-}
-
-function activationBytes(graph: Graph): number {
-  let values = 0;
-  for (const node of graph.nodes) if (node.op !== "param") values += numel(node.type.shape);
-  return values * BYTES_PER_VALUE;
 }
 
 function attnresSources(graph: Graph): InspectReport["attnres"] {
@@ -98,12 +92,12 @@ export function inspectModel(model: ModelSpec, opts: { batch: number; seq: numbe
         attnres: breakdown.attnres / tokens,
       },
     },
-    activationBytes: activationBytes(graph),
+    activationMemory: activationMemory(graph),
     attnres: attnresSources(graph),
     notes: [
       "FLOPs count matmuls (2mnk, LM head included), attention QK and PV over causal pairs, and AttnRes aggregation; not elementwise ops, norms or softmax",
       `training FLOPs = ${TRAINING_FLOP_FACTOR} x forward (backward ~ 2 x forward)`,
-      "activation memory = 4 bytes x every forward value except parameters (inputs and the loss included; attention probabilities are not stored)",
+      "activation memory = 4 bytes x each forward value (not a parameter) that a backward node reads, per the autodiff pass; attention probabilities are recomputed, not stored",
       "a tied head shares the embedding table, counted once",
     ],
   };
