@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { Graph } from "../compiler/ir/ir.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import { verifyGraph } from "../compiler/ir/verify.js";
-import { tinySpec } from "./golden/specs.js";
+import { differentiate } from "../compiler/passes/autodiff.js";
+import { blockRes, FULL, tinySpec } from "./golden/specs.js";
 
 const fresh = (): Graph => structuredClone(lowerModel(tinySpec(), { batch: 1, seq: 4 }));
 
@@ -51,4 +52,15 @@ describe("verifyGraph: outputs", () => {
     g.outputs.loss = g.outputs.logits;
     expect(verifyGraph(g).join("\n")).toMatch(/output loss .* is not a scalar/);
   });
+});
+
+describe("verifyGraph at the autodiff boundary", () => {
+  const residuals = { add: { kind: "add" } as const, full: FULL, "block projected": blockRes(2, { query: "projected" }), "block static": blockRes(1, { weights: "static" }) };
+  for (const [label, residual] of Object.entries(residuals))
+    it(`forward + backward graph of ${label} verifies`, () => {
+      const forward = lowerModel(tinySpec({ layers: 4, residual, tied: true }), { batch: 1, seq: 4 });
+      const full = differentiate(forward);
+      expect(full.nodes.length).toBeGreaterThan(forward.nodes.length);
+      expect(verifyGraph(full)).toEqual([]);
+    });
 });
