@@ -1,6 +1,42 @@
-import type { Command } from "commander";
+// `archc check FILE...`: parse and check each file on its own, print every diagnostic, and a
+// one-line summary for each file that has no errors.
 
-// Placeholder until the `check` command is written; it registers nothing.
+import type { Command } from "commander";
+import { existsSync, statSync } from "node:fs";
+import { EXIT, UserError } from "./common.js";
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+async function checkFiles(files: string[]): Promise<number> {
+  for (const file of files)
+    if (!existsSync(file) || !statSync(file).isFile()) throw new UserError(`no such file: ${file}`, EXIT.usage);
+  // imported here, not at the top, so that `archc --help` does not load the parser
+  const { loadProgram, formatDiagnostics, hasErrors } = await import("../compiler/frontend.js");
+  let failed = false;
+  for (const file of files) {
+    const result = loadProgram([file]);
+    if (result.diagnostics.length > 0) process.stderr.write(formatDiagnostics(result) + "\n");
+    if (hasErrors(result)) {
+      failed = true;
+      continue;
+    }
+    const own = <T extends { span?: { file: string } }>(specs: Map<string, T>) => [...specs.values()].filter((s) => s.span?.file === file).length;
+    const { models, trains, ablations } = result.program;
+    process.stdout.write(
+      `${file}: ok (${plural(own(models), "model")}, ${plural(own(trains), "train")}, ${plural(own(ablations), "ablation")})\n`,
+    );
+  }
+  return failed ? EXIT.userError : EXIT.ok;
+}
+
 export function register(program: Command): void {
-  void program;
+  program
+    .command("check")
+    .description("parse and check .arch files; print every diagnostic with its location (exit 0 ok, 1 errors, 2 bad usage)")
+    .argument("<files...>", ".arch files to check, each on its own (with the files it imports)")
+    .action(async (files: string[]) => {
+      process.exitCode = await checkFiles(files);
+    });
 }

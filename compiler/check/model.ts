@@ -1,0 +1,232 @@
+// One model: its fields merged along the `extends` chain (the child's win), evaluated lazily
+// as expressions in that merged scope so that overriding `dim` re-evaluates `hidden: 4 * dim`,
+// then read into a ModelSpec.
+
+import type { ModelSpec, NormSpec, PositionSpec, ResidualSpec, SourceSpan } from "../spec.js";
+import type { Expr, Field, Identifier } from "../syntax/ast.js";
+import type { CheckContext, ModelDecl } from "./context.js";
+import { Evaluator, type Scope } from "./evaluate.js";
+import { LayerBuilder } from "./layers.js";
+import { readOption } from "./options.js";
+import { Reader } from "./read.js";
+import { closestName } from "./suggest.js";
+import { printValue, type Value } from "./values.js";
+
+/** Fields the compiler gives meaning to; any other field is a named helper value. */
+export const MODEL_FIELDS = ["vocab", "context", "dim", "norm", "position", "tied", "residual", "layers"] as const;
+const REQUIRED_FIELDS = ["vocab", "context", "dim", "layers"] as const;
+
+export const RESIDUAL_SWITCHES = ["block", "key_norm", "score", "weights", "query"] as const;
+
+export interface MergedField {
+  name: string;
+  nameSpan: SourceSpan;
+  value: Expr;
+  /** the model whose declaration wrote this field */
+  owner: string;
+}
+
+/** The parent chain from the root ancestor down to `decl`; stops at unknown parents and cycles (reported elsewhere). */
+export function ancestry(ctx: CheckContext, decl: ModelDecl): ModelDecl[] {
+  const chain: ModelDecl[] = [decl];
+  const seen = new Set([decl.name.name]);
+  let current = decl;
+  while (current.parent) {
+    const parent = ctx.definitions.models.get(current.parent.name);
+    if (!parent || seen.has(parent.name.name)) break;
+    seen.add(parent.name.name);
+    chain.unshift(parent);
+    current = parent;
+  }
+  return chain;
+}
+
+export function mergeFields(ctx: CheckContext, chain: ModelDecl[]): Map<string, MergedField> {
+  const merged = new Map<string, MergedField>();
+  for (const decl of chain) {
+    const own = new Set<string>();
+    for (const field of decl.fields) {
+      if (own.has(field.name.name)) {
+        ctx.report("A0207", field.name.span, { name: field.name.name });
+        continue;
+      }
+      own.add(field.name.name);
+      merged.set(field.name.name, { name: field.name.name, nameSpan: field.name.span, value: field.value, owner: decl.name.name });
+    }
+  }
+  return merged;
+}
+
+class ModelScope implements Scope {
+  readonly values = new Map<string, Value>();
+  readonly referenced = new Set<string>();
+  private readonly evaluating: string[] = [];
+
+  constructor(
+    private readonly ctx: CheckContext,
+    private readonly fields: Map<string, MergedField>,
+  ) {}
+
+  lookup(name: string, at: SourceSpan): Value | undefined {
+    this.referenced.add(name);
+    return this.field(name, at);
+  }
+
+  field(name: string, at?: SourceSpan): Value | undefined {
+    const done = this.values.get(name);
+    if (done) return done;
+    const field = this.fields.get(name);
+    if (!field) return undefined;
+    if (this.evaluating.includes(name)) {
+      const cycle = [...this.evaluating.slice(this.evaluating.indexOf(name)), name].join(" → ");
+      this.ctx.report("A0213", at ?? field.nameSpan, { name, cycle });
+      return { kind: "error", span: at ?? field.nameSpan };
+    }
+    this.evaluating.push(name);
+    const value = new Evaluator(this.ctx, this).evaluate(field.value);
+    this.evaluating.pop();
+    this.values.set(name, value);
+    return value;
+  }
+
+  names(): Iterable<string> {
+    return this.fields.keys();
+  }
+}
+
+export interface ModelSource {
+  name: string;
+  nameSpan: SourceSpan;
+  fields: Map<string, MergedField>;
+  /** the declaration was repaired by the parser: missing fields are not reported */
+  recovered: boolean;
+  span: SourceSpan;
+}
+
+export function buildModel(ctx: CheckContext, source: ModelSource): ModelSpec | undefined {
+  const scope = new ModelScope(ctx, source.fields);
+  const reader = new Reader(ctx);
+  const get = (name: string) => scope.field(name);
+
+  let complete = true;
+  for (const name of REQUIRED_FIELDS)
+    if (!source.fields.has(name)) {
+      complete = false;
+      if (!source.recovered) ctx.report("A0214", source.nameSpan, { kind: "model", owner: source.name, name });
+    }
+
+  const read = <T>(name: string, fn: (v: Value) => T | undefined): T | undefined => {
+    const value = get(name);
+    return value === undefined ? undefined : fn(value);
+  };
+  const vocab = read("vocab", (v) => reader.integer(v, "vocab", { min: 1, max: 1 << 24 }));
+  const context = read("context", (v) => reader.integer(v, "context", { min: 1, max: 1 << 20 }));
+  const dim = read("dim", (v) => reader.integer(v, "dim", { min: 1, max: 1 << 16 }));
+  const norm = readNorm(ctx, get("norm"));
+  const position = readPosition(ctx, get("position"));
+  const tied = read("tied", (v) => reader.bool(v, "tied")) ?? (source.fields.has("tied") ? undefined : true);
+  const layersValue = get("layers");
+  const layers = layersValue && new LayerBuilder(ctx, { dim, rope: position?.kind === "rope" }).build(layersValue);
+  const residual = readResidual(ctx, get("residual"), layers?.length);
+
+  // every field, helpers included, is evaluated: a typo in an unused helper is still an error
+  const fields: Record<string, string | number | boolean> = {};
+  for (const name of source.fields.keys()) {
+    const value = get(name);
+    if (!value || value.kind === "error" || value.kind === "list") continue;
+    fields[name] = value.kind === "number" || value.kind === "bool" ? value.value : value.kind === "string" ? value.value : printValue(value);
+  }
+  warnMisspelledHelpers(ctx, source, scope.referenced);
+
+  if (
+    !complete ||
+    vocab === undefined ||
+    context === undefined ||
+    dim === undefined ||
+    !norm ||
+    !position ||
+    tied === undefined ||
+    !residual ||
+    !layers ||
+    ctx.failed
+  )
+    return undefined;
+  if (layers.length === 0) return undefined;
+  return { name: source.name, vocab, context, dim, norm, position, tied, residual, layers, fields, span: source.span };
+}
+
+function isOptionWord(name: string): boolean {
+  return (MODEL_FIELDS as readonly string[]).includes(name);
+}
+
+/** A helper field nobody reads, named like a real field, is almost surely a misspelling of it. */
+function warnMisspelledHelpers(ctx: CheckContext, source: ModelSource, referenced: Set<string>): void {
+  for (const field of source.fields.values()) {
+    if (field.owner !== source.name || isOptionWord(field.name) || referenced.has(field.name)) continue;
+    const suggestion = closestName(field.name, MODEL_FIELDS);
+    if (suggestion && !source.fields.has(suggestion)) ctx.report("A0219", field.nameSpan, { name: field.name, suggestion });
+  }
+}
+
+function readNorm(ctx: CheckContext, value: Value | undefined): NormSpec | undefined {
+  if (!value) return { kind: "rmsnorm", eps: 1e-6 };
+  const option = readOption(ctx, value, "norm", { rmsnorm: ["eps"], layernorm: ["eps"] });
+  if (!option) return undefined;
+  const kind = option.kind as NormSpec["kind"];
+  const epsValue = option.args.get("eps");
+  const eps = epsValue ? new Reader(ctx).number(epsValue, "eps", { above: 0, below: 1 }) : kind === "rmsnorm" ? 1e-6 : 1e-5;
+  return eps === undefined ? undefined : { kind, eps };
+}
+
+function readPosition(ctx: CheckContext, value: Value | undefined): PositionSpec | undefined {
+  if (!value) return { kind: "rope", theta: 10000 };
+  const option = readOption(ctx, value, "position", { rope: ["theta"], learned: [], none: [] });
+  if (!option) return undefined;
+  if (option.kind !== "rope") return { kind: option.kind as "learned" | "none" };
+  const thetaValue = option.args.get("theta");
+  const theta = thetaValue ? new Reader(ctx).number(thetaValue, "rope theta", { above: 1 }) : 10000;
+  return theta === undefined ? undefined : { kind: "rope", theta };
+}
+
+function readResidual(ctx: CheckContext, value: Value | undefined, layerCount: number | undefined): ResidualSpec | undefined {
+  if (!value) return { kind: "add" };
+  const option = readOption(ctx, value, "residual kind", { add: [], attn: RESIDUAL_SWITCHES });
+  if (!option) return undefined;
+  if (option.kind === "add") return { kind: "add" };
+  const reader = new Reader(ctx);
+  const arg = <T>(name: string, fallback: T, fn: (v: Value) => T | undefined): T | undefined => {
+    const given = option.args.get(name);
+    return given ? fn(given) : fallback;
+  };
+  let blocks = arg<number | null>("block", null, (v) => reader.integer(v, "the number of AttnRes blocks", { min: 1 }));
+  const blockValue = option.args.get("block");
+  if (typeof blocks === "number" && layerCount !== undefined && blocks > layerCount) {
+    ctx.report("A0404", blockValue!.span, { blocks, layers: layerCount });
+    blocks = undefined;
+  }
+  const keyNorm = arg("key_norm", true, (v) => reader.bool(v, "key_norm"));
+  const score = arg("score", "softmax", (v) => reader.choice(v, "score", ["softmax", "sigmoid"] as const));
+  const weights = arg("weights", "query", (v) => reader.choice(v, "weights", ["query", "static"] as const));
+  const query = arg("query", "vector", (v) => reader.choice(v, "query", ["vector", "projected"] as const));
+  if (blocks === undefined || keyNorm === undefined || !score || !weights || !query) return undefined;
+  return { kind: "attn", blocks, keyNorm, score, weights, query };
+}
+
+export function modelSourceOf(ctx: CheckContext, decl: ModelDecl): ModelSource {
+  return {
+    name: decl.name.name,
+    nameSpan: decl.name.span,
+    fields: mergeFields(ctx, ancestry(ctx, decl)),
+    recovered: decl.recovered,
+    span: decl.span,
+  };
+}
+
+/** A model that differs from `base` in one field: an ablation variant. */
+export function variantSource(ctx: CheckContext, base: ModelDecl, name: string, field: Identifier, value: Expr, span: SourceSpan): ModelSource {
+  const fields = new Map(mergeFields(ctx.fork(), ancestry(ctx, base)));
+  fields.set(field.name, { name: field.name, nameSpan: field.span, value, owner: name });
+  return { name, nameSpan: span, fields, recovered: false, span };
+}
+
+export type { Field };
