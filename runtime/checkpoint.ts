@@ -26,6 +26,8 @@ export interface CheckpointInfo {
   model: ModelSpec;
   train: TrainSpec;
   tokenizer: string;
+  /** what trained the parameters: "gpu" (the model itself) or "cpu-bigram" (the pipeline demo) */
+  engine: string;
   /** what decides the data order: batch for step s is a function of (data, seed, batch, seq, s) */
   data: { source: string; seed: number; nextStep: number };
   savedAt: string;

@@ -8,7 +8,7 @@ import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
 
 const model = { name: "tiny", vocab: 8, context: 4, dim: 2, fields: {} } as unknown as ModelSpec;
 const train = { name: "t", model: "tiny", steps: 10, seed: 1 } as unknown as TrainSpec;
-const info = { model, train, tokenizer: "bytes", data: { source: "memory", seed: 1, nextStep: 0 } };
+const info = { model, train, tokenizer: "bytes", engine: "test", data: { source: "memory", seed: 1, nextStep: 0 } };
 
 const shapes = new Map<string, number[]>([
   ["embed.weight", [8, 2]],

@@ -41,7 +41,7 @@ function options(runDir: string, engine: StepEngine, overrides: Partial<TrainLoo
     validation: validationBatches(stream, train.batch, train.seq, train.evalBatches),
     runDir,
     shapes: bigramShapes(VOCAB),
-    checkpointInfo: { model: { name: "bigram" } as ModelSpec, train, tokenizer: "bytes", data: { source: "memory", seed: train.seed } },
+    checkpointInfo: { model: { name: "bigram" } as ModelSpec, train, tokenizer: "bytes", engine: "cpu-bigram", data: { source: "memory", seed: train.seed } },
     startStep: 0,
     progress: silentProgress(),
     ...overrides,
