@@ -2,7 +2,8 @@
 // (no embedded actions); visitor.ts turns the tree into the AST. Error recovery is on, so one
 // parse reports every syntax error in a file. grammar.md documents each rule by its name here.
 
-import { CstParser, type CstNode, type IParserErrorMessageProvider, type IToken, type TokenType } from "chevrotain";
+import type { CstNode, IParserErrorMessageProvider, IToken, TokenType } from "chevrotain";
+import { chevrotain } from "./chevrotain.js";
 import * as T from "./tokens.js";
 
 function describeToken(token: IToken): string {
@@ -29,7 +30,7 @@ const RULE_PURPOSE: Record<string, string> = {
   primary: "a value (a number, string, name, call, list or parenthesised expression)",
 };
 
-export class ArchParser extends CstParser {
+export class ArchParser extends chevrotain.CstParser {
   constructor(validate = false) {
     super(T.ALL_TOKENS, {
       recoveryEnabled: true,

@@ -1,7 +1,10 @@
 // The tokens of the .arch language. Keywords share the `Name` category with identifiers so that
 // field and argument names may be keywords (`model: tiny` in a train, `attn(block = 8)`).
 
-import { createToken, Lexer, type TokenType } from "chevrotain";
+import type { TokenType } from "chevrotain";
+import { chevrotain } from "./chevrotain.js";
+
+const { createToken, Lexer } = chevrotain;
 
 export const Name = createToken({ name: "Name", pattern: Lexer.NA, label: "a name" });
 export const Identifier = createToken({
@@ -123,9 +126,9 @@ export const ALL_TOKENS: TokenType[] = [
   Percent,
 ];
 
-let lexer: Lexer | undefined;
+let lexer: InstanceType<typeof Lexer> | undefined;
 
-export function archLexer(): Lexer {
+export function archLexer(): InstanceType<typeof Lexer> {
   lexer ??= new Lexer(ALL_TOKENS, { positionTracking: "onlyOffset", ensureOptimizations: false });
   return lexer;
 }
