@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { UserError } from "../cli/common.js";
 import { graphShape, positiveInteger } from "../cli/load-model.js";
 import { lowerForCli } from "../cli/lower-for-cli.js";
@@ -16,5 +16,60 @@ describe("CLI shape flags", () => {
   it("turns a lowering rejection into a user error", () => {
     const spec = tinySpec({ layers: 2, residual: { kind: "attn", blocks: 3, keyNorm: true, score: "softmax", weights: "query", query: "vector" } });
     expect(() => lowerForCli(spec, { batch: 1, seq: 4 })).toThrow(UserError);
+  });
+});
+
+describe("archc ir / inspect commands on the examples", () => {
+  async function run(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+    const { Command } = await import("commander");
+    const ir = await import("../cli/ir.js");
+    const inspect = await import("../cli/inspect.js");
+    const program = new Command().exitOverride();
+    ir.register(program);
+    inspect.register(program);
+    let stdout = "";
+    let stderr = "";
+    const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
+    const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
+    const before = process.exitCode;
+    process.exitCode = undefined;
+    try {
+      await program.parseAsync(["node", "archc", ...args]);
+      return { stdout, stderr, exitCode: process.exitCode ?? 0 };
+    } finally {
+      process.exitCode = before;
+      out.mockRestore();
+      err.mockRestore();
+    }
+  }
+
+  it("ir prints the graph of the chosen shape", async () => {
+    const r = await run(["ir", "examples/tiny_block.arch", "--batch", "2", "--seq", "4"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.split("\n")[0]).toBe("graph tiny_block (batch=2, seq=4)");
+    expect(r.stdout).toMatch(/^output loss = %\d+$/m);
+  });
+
+  it("inspect --json reports Block AttnRes sources that follow the block rule", async () => {
+    const r = await run(["inspect", "examples/tiny_block.arch", "--json", "--seq", "16"]);
+    expect(r.exitCode).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.seq).toBe(16);
+    expect(report.parameters.total).toBe(Object.values(report.parameters.byGroup as Record<string, number>).reduce((a, b) => a + b, 0));
+    expect(report.attnres.perSublayer.map((s: { sources: number }) => s.sources)).toEqual([1, 2, 2, 2, 2, 3, 3, 3]);
+  });
+
+  it("user errors go to stderr with exit code 1 and no stack trace", async () => {
+    for (const args of [
+      ["ir", "examples/tiny.arch", "--model", "nope"],
+      ["inspect", "examples/does-not-exist.arch"],
+      ["inspect", "examples/tiny.arch", "--seq", "0"],
+    ]) {
+      const r = await run(args);
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(/^archc: /);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 });
