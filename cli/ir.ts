@@ -20,9 +20,9 @@ export function register(program: Command): void {
     .option("--seq <n>", "sequence length (default: the model's context)")
     .action(async (file: string, flags: IrFlags) => {
       try {
-        const { lowerForCli } = await import("./lower-for-cli.js");
         const model = await loadModel(file, flags.model);
         const shape = graphShape(model, flags);
+        const { lowerForCli } = await import("./lower-for-cli.js");
         const { printGraph } = await import("../compiler/ir/print.js");
         process.stdout.write(printGraph(lowerForCli(model, shape), shape));
       } catch (err) {
