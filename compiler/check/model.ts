@@ -117,7 +117,11 @@ export function buildModel(ctx: CheckContext, source: ModelSource): ModelSpec | 
 
   const read = <T>(name: string, fn: (v: Value) => T | undefined): T | undefined => {
     const value = get(name);
-    return value === undefined ? undefined : fn(value);
+    if (value === undefined) return undefined;
+    const result = fn(value);
+    // a field already reported as wrong must not be reported again through fields derived from it
+    if (result === undefined) scope.values.set(name, { kind: "error", span: value.span });
+    return result;
   };
   const vocab = read("vocab", (v) => reader.integer(v, "vocab", { min: 1, max: 1 << 24 }));
   const context = read("context", (v) => reader.integer(v, "context", { min: 1, max: 1 << 20 }));
@@ -164,7 +168,7 @@ function warnMisspelledHelpers(ctx: CheckContext, source: ModelSource, reference
   for (const field of source.fields.values()) {
     if (field.owner !== source.name || isOptionWord(field.name) || referenced.has(field.name)) continue;
     const suggestion = closestName(field.name, MODEL_FIELDS);
-    if (suggestion && !source.fields.has(suggestion)) ctx.report("A0219", field.nameSpan, { name: field.name, suggestion });
+    if (suggestion) ctx.report("A0219", field.nameSpan, { name: field.name, suggestion });
   }
 }
 

@@ -23,6 +23,7 @@ export const CATALOG = {
   A0106: { severity: "error", template: "syntax error: {detail}" },
   A0107: { severity: "error", template: "too many errors; stopping after {count}" },
   A0108: { severity: "error", template: "the file holds binary data, not text (a NUL byte at this position)" },
+  A0110: { severity: "warning", template: "the file defines nothing" },
   A0109: { severity: "error", template: "unknown escape sequence {text} in string (use \\\\, \\\", \\n or \\t)" },
 
   A0201: { severity: "error", template: "unknown name '{name}'{hint}" },

@@ -15,17 +15,22 @@ function printable(line: string): string {
   return line.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "?");
 }
 
+const MAX_SHOWN = 160;
+
 export function formatDiagnostic(diagnostic: Diagnostic, source: string | undefined): string {
   const { span } = diagnostic;
   const header = `${span.file}:${span.line}:${span.column}: ${diagnostic.severity} ${diagnostic.code}: ${diagnostic.message}`;
   const lines = [header];
   if (source !== undefined && span.offset <= source.length) {
     const { start, end } = lineBounds(source, span.offset);
-    const line = source.slice(start, end);
-    const column = span.offset - start;
+    // very long lines (minified or generated input) are cut to a window around the span
+    const windowStart = end - start > MAX_SHOWN ? Math.max(start, span.offset - 40) : start;
+    const windowEnd = Math.min(end, windowStart + MAX_SHOWN);
+    const line = source.slice(windowStart, windowEnd);
+    const column = span.offset - windowStart;
     // keep tabs in the caret line so that it lines up under the source in any tab width
     const pad = line.slice(0, column).replace(/[^\t]/g, " ");
-    const width = Math.max(1, Math.min(span.length, end - span.offset));
+    const width = Math.max(1, Math.min(span.length, windowEnd - span.offset));
     lines.push(printable(line), pad + "^" + "~".repeat(width - 1));
   }
   for (const note of diagnostic.notes ?? []) lines.push(`  note: ${note}`);

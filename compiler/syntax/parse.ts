@@ -49,6 +49,11 @@ export function parseSource(file: string, text: string, sink: DiagnosticSink): F
     if (code) sink.report(code, source.span(fault.startOffset, fault.startOffset + (fault.tokenType === UnterminatedComment ? 2 : fault.image.length)));
   }
 
+  if (lexed.tokens.length === 0 && lexed.errors.length === 0 && (lexed.groups.faults ?? []).length === 0) {
+    sink.report("A0110", source.span(0, 0));
+    return empty;
+  }
+
   const tooDeep = nestingViolation(lexed.tokens);
   if (tooDeep) {
     sink.report("A0105", source.span(tooDeep.startOffset, tooDeep.startOffset + 1), { limit: MAX_NESTING });
@@ -61,7 +66,7 @@ export function parseSource(file: string, text: string, sink: DiagnosticSink): F
   for (const error of parser.errors) {
     const token = error.token;
     const span = Number.isFinite(token.startOffset)
-      ? source.span(token.startOffset, (token.endOffset ?? token.startOffset) + 1)
+      ? source.span(token.startOffset, token.startOffset + token.image.length)
       : source.endSpan();
     sink.report("A0106", span, { detail: error.message });
   }

@@ -11,6 +11,7 @@ function describeToken(token: IToken): string {
 }
 
 function labelOf(type: TokenType): string {
+  if (type.name === "EOF") return RULE_PURPOSE.declaration;
   return type.LABEL ?? type.name;
 }
 

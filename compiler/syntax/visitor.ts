@@ -38,7 +38,7 @@ export class AstBuilder {
   }
 
   private tokenSpan(token: IToken): SourceSpan {
-    return this.source.span(token.startOffset, (token.endOffset ?? token.startOffset) + 1);
+    return this.source.span(token.startOffset, token.startOffset + token.image.length);
   }
 
   /** The smallest span covering every real token under `node`, found without recursion. */
@@ -51,7 +51,7 @@ export class AstBuilder {
       if (isToken(element)) {
         if (!realToken(element)) continue;
         start = Math.min(start, element.startOffset);
-        end = Math.max(end, (element.endOffset ?? element.startOffset) + 1);
+        end = Math.max(end, element.startOffset + element.image.length);
       } else {
         for (const children of Object.values(element.children)) pending.push(...children);
       }
