@@ -203,12 +203,18 @@ function float32Map(tensors: Map<string, Tensor>, prefix: string, file: string):
   return out;
 }
 
-export function loadCheckpoint(dir: string, options: { optimizer: boolean }): LoadedCheckpoint {
+/** state.json alone, without reading any tensors. */
+export function readCheckpointInfo(dir: string): CheckpointInfo {
   const statePath = join(dir, STATE_FILE);
   if (!existsSync(statePath)) throw new Error(`${dir} is not a checkpoint (no ${STATE_FILE})`);
   const info = JSON.parse(readFileSync(statePath, "utf8")) as CheckpointInfo;
   if (info.format !== "archc-checkpoint") throw new Error(`${statePath}: not an archc checkpoint`);
   if (info.formatVersion !== 1) throw new Error(`${statePath}: checkpoint format version ${info.formatVersion} is not supported (this archc reads 1)`);
+  return info;
+}
+
+export function loadCheckpoint(dir: string, options: { optimizer: boolean }): LoadedCheckpoint {
+  const info = readCheckpointInfo(dir);
   const modelFile = readSafetensors(join(dir, MODEL_FILE));
   const params = float32Map(modelFile.tensors, "", MODEL_FILE);
   const shapes = new Map([...modelFile.tensors].map(([name, t]) => [name, t.shape]));

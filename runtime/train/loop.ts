@@ -104,6 +104,8 @@ export async function runTrainingLoop(options: TrainLoopOptions): Promise<TrainL
   let outcome: TrainLoopResult["outcome"] = "finished";
   try {
     while (step < train.steps) {
+      // an engine that never waits on I/O (the CPU one) would otherwise starve signal handlers
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (options.signal?.aborted) {
         outcome = "interrupted";
         break;
