@@ -3,6 +3,7 @@
 
 export interface KernelBinding {
   value: number; // IR value id bound at @group(0) @binding(i), i = index in Kernel.bindings
+  /** how the kernel uses it; every binding is declared read_write in WGSL (see render.ts for why) */
   access: "read" | "read_write";
 }
 
@@ -15,6 +16,8 @@ export interface Kernel {
   workgroups: [number, number, number];
   /** the IR nodes this kernel computes (more than one when fused) */
   nodes: number[];
+  /** the ops of those nodes, anchor first */
+  ops: string[];
 }
 
 /** Where one IR value lives on the device: a byte range of one pooled buffer. */

@@ -1,0 +1,134 @@
+// Turns one fused group into a WGSL module: header comment, bindings, the epilogue function, the
+// helpers the ops need, then the anchor's template. Names come from node scopes so the output is
+// deterministic and says where each kernel came from.
+
+import type { Graph, Node } from "../ir/ir.js";
+import type { FusedGroup } from "../passes/fusion.js";
+import { groupNodes, groupReads } from "../passes/fusion.js";
+import { ELEMENTWISE_WGSL } from "./elementwise-ops.js";
+import type { Kernel, KernelBinding } from "./kernel.js";
+import { KERNEL_TEMPLATES } from "./registry.js";
+import type { TemplateContext } from "./template.js";
+import { u32Literal } from "./wgsl.js";
+
+export class CodegenError extends Error {}
+
+interface BoundValue {
+  value: number;
+  name: string;
+}
+
+function epilogueOperand(graph: Graph, step: Node, operandIndex: number, chainValue: number, bound: Map<number, string>): string {
+  const value = step.inputs[operandIndex];
+  if (value === chainValue) return "v";
+  const size = graph.nodes[value].type.shape.reduce((a, b) => a * b, 1);
+  const full = step.type.shape.reduce((a, b) => a * b, 1);
+  const name = bound.get(value)!;
+  return size === full ? `${name}[i]` : `${name}[i % ${u32Literal(size)}]`;
+}
+
+function epilogueFunction(graph: Graph, group: FusedGroup, bound: Map<number, string>): string {
+  const lines: string[] = [];
+  let chain = group.anchor;
+  for (const id of group.epilogue) {
+    const step = graph.nodes[id];
+    const operands = step.inputs.map((_, k) => epilogueOperand(graph, step, k, chain, bound));
+    lines.push(`  v = ${ELEMENTWISE_WGSL[step.op].expression(operands, step)}; // ${step.op} %${id}`);
+    chain = id;
+  }
+  return `// the fused epilogue: elementwise ops applied to each element i before it is stored
+fn finish(i: u32, anchor_value: f32) -> f32 {
+  var v = anchor_value;
+${lines.join("\n")}
+  return v;
+}`;
+}
+
+function helpersFor(nodes: Node[], templateCode: string): string[] {
+  const helpers: string[] = [];
+  for (const node of nodes) {
+    const helper = ELEMENTWISE_WGSL[node.op]?.helpers;
+    if (!helper || helpers.includes(helper)) continue;
+    const fnName = /fn (\w+)\(/.exec(helper)?.[1];
+    if (fnName && templateCode.includes(`fn ${fnName}(`)) continue;
+    helpers.push(helper);
+  }
+  return helpers;
+}
+
+export function kernelBaseName(graph: Graph, group: FusedGroup): string {
+  const anchor = graph.nodes[group.anchor];
+  const ops = groupNodes(group).map((id) => graph.nodes[id].op);
+  return `${anchor.scope || graph.name}.${ops.join("_")}`;
+}
+
+export function renderKernel(graph: Graph, group: FusedGroup, name = kernelBaseName(graph, group)): Kernel {
+  const anchor = graph.nodes[group.anchor];
+  const template = KERNEL_TEMPLATES[anchor.op];
+  if (!template) throw new CodegenError(`no GPU kernel for op '${anchor.op}' (node %${anchor.id} in ${anchor.scope || "the graph"})`);
+
+  const operandNames = template.operandNames(anchor);
+  const bound = new Map<number, string>();
+  const boundList: BoundValue[] = [];
+  const bind = (value: number, name: string) => {
+    if (bound.has(value)) return;
+    bound.set(value, name);
+    boundList.push({ value, name });
+  };
+  anchor.inputs.forEach((value, i) => bind(value, operandNames[i] ?? `operand${i}`));
+  groupReads(graph, group).forEach((value, i) => bind(value, `epilogue_operand${i}`));
+  const output = "out";
+
+  const ctx: TemplateContext = {
+    graph,
+    node: anchor,
+    operand: (i) => bound.get(anchor.inputs[i])!,
+    output,
+    finish: (index, value) => (group.epilogue.length === 0 ? value : `finish(${index}, ${value})`),
+  };
+  const body = template.render(ctx);
+
+  const nodes = groupNodes(group).map((id) => graph.nodes[id]);
+  const bindings: KernelBinding[] = [
+    ...boundList.map(({ value }) => ({ value, access: "read" as const })),
+    { value: group.output, access: "read_write" },
+  ];
+  const declarations = [...boundList, { value: group.output, name: output }].map(({ value, name }, i) => {
+    const node = graph.nodes[value];
+    const role = node.op === "param" || node.op === "input" ? `${node.op} ${String(node.attrs.name)}` : `%${value} ${node.op}`;
+    return `@group(0) @binding(${i}) var<storage, read_write> ${name}: array<${node.type.dtype}>; // ${role}`;
+  });
+
+  const sections = [
+    [
+      `// ${anchor.scope || graph.name}: ${nodes.map((n) => n.op).join(" + ")}`,
+      `// computes ${nodes.map((n) => `%${n.id}`).join(", ")}; writes %${group.output}`,
+      "// Every binding is read_write: values share pooled buffers, and WebGPU rejects a dispatch that",
+      "// uses one buffer both read-only and writable, even on disjoint ranges.",
+    ].join("\n"),
+    declarations.join("\n"),
+    ...helpersFor(nodes, body.code),
+    ...(group.epilogue.length > 0 ? [epilogueFunction(graph, group, bound)] : []),
+    body.code,
+  ];
+  return {
+    name,
+    wgsl: sections.join("\n\n").replace(/\n\n\n+/g, "\n\n") + "\n",
+    entryPoint: "main",
+    bindings,
+    workgroups: body.workgroups,
+    nodes: nodes.map((n) => n.id),
+    ops: nodes.map((n) => n.op),
+  };
+}
+
+/** kernels for all groups, names made unique by a numeric suffix where scopes repeat */
+export function renderKernels(graph: Graph, groups: FusedGroup[]): Kernel[] {
+  const seen = new Map<string, number>();
+  return groups.map((group) => {
+    const base = kernelBaseName(graph, group);
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    return renderKernel(graph, group, n === 1 ? base : `${base}.${n}`);
+  });
+}

@@ -1,0 +1,28 @@
+// The contract between the renderer and one kernel template. A template knows how to compute
+// one op (its anchor) and hands every output element to `finish`, where the fused epilogue runs.
+
+import type { Graph, Node } from "../ir/ir.js";
+
+export interface TemplateContext {
+  graph: Graph;
+  /** the anchor node the template computes */
+  node: Node;
+  /** WGSL storage variable holding the anchor's operand i (operands bound once even if repeated) */
+  operand(i: number): string;
+  /** WGSL storage variable the kernel writes */
+  output: string;
+  /** WGSL call that applies the fused epilogue to `value`, the anchor's result at flat index `index` */
+  finish(index: string, value: string): string;
+}
+
+export interface TemplateOutput {
+  /** module-scope WGSL after the bindings: constants, helpers, then `fn main` */
+  code: string;
+  workgroups: [number, number, number];
+}
+
+export interface KernelTemplate {
+  /** readable names for the anchor's operands, in operand order (used for binding names) */
+  operandNames(node: Node): string[];
+  render(ctx: TemplateContext): TemplateOutput;
+}

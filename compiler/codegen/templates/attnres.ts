@@ -1,0 +1,91 @@
+// AttnRes depth aggregation in one kernel: a workgroup per token reads each source row once into
+// registers, sums (|s|^2, query·gain·s) across the workgroup to get the source's logit, and folds
+// the row into the output with an online softmax over depth (or a sigmoid weight).
+
+import { rowsOf } from "../../ir/ops.js";
+import { SIGMOID_HELPER } from "../elementwise-ops.js";
+import type { KernelTemplate } from "../template.js";
+import {
+  LINEAR_WORKGROUP,
+  SPREAD_BUILTINS,
+  ceilDiv,
+  f32Literal,
+  spreadWorkgroups,
+  u32Constants,
+  workgroupSumHelper,
+} from "../wgsl.js";
+import { rowWorkgroupSize } from "./norm.js";
+import { sourceReader } from "./sources.js";
+
+export const attnresTemplate: KernelTemplate = {
+  operandNames(node) {
+    const count = node.attrs.sources as number;
+    const names = Array.from({ length: count }, (_, i) => `source${i}`);
+    names.push("query");
+    if (node.attrs.key_norm === true) names.push("key_gain");
+    return names;
+  },
+  render(ctx) {
+    const { node, graph } = ctx;
+    const count = node.attrs.sources as number;
+    const keyNorm = node.attrs.key_norm === true;
+    const softmax = node.attrs.score === "softmax";
+    const shape = node.type.shape;
+    const dim = shape[shape.length - 1];
+    const rows = rowsOf(shape);
+    const size = rowWorkgroupSize(dim);
+    const query = ctx.operand(count);
+    const perTokenQuery = graph.nodes[node.inputs[count]].type.shape.length > 1;
+    const queryAt = perTokenQuery ? `${query}[base + j]` : `${query}[j]`;
+    const keyWeight = keyNorm ? `${queryAt} * ${ctx.operand(count + 1)}[j]` : queryAt;
+    const logit = keyNorm ? "totals.y * inverseSqrt(totals.x / f32(DIM) + EPS)" : "totals.y";
+    const sourceNames = Array.from({ length: count }, (_, i) => ctx.operand(i));
+    const fold = softmax
+      ? `    let new_max = max(running_max, logit);
+    let correction = exp(running_max - new_max);
+    let weight = exp(logit - new_max);
+    running_sum = running_sum * correction + weight;
+    running_max = new_max;
+    for (var k = 0u; k < PER_LANE; k = k + 1u) { acc[k] = acc[k] * correction + weight * row_values[k]; }`
+      : `    let weight = sigmoid(logit);
+    for (var k = 0u; k < PER_LANE; k = k + 1u) { acc[k] = acc[k] + weight * row_values[k]; }`;
+    const code = `${u32Constants({ ROWS: rows, DIM: dim, SOURCES: count, WORKGROUP_SIZE: size, PER_LANE: ceilDiv(dim, size) })}
+const EPS: f32 = ${f32Literal(node.attrs.eps as number)};
+
+${workgroupSumHelper("vec2f", size)}
+
+${sourceReader(sourceNames)}
+${softmax ? "" : `\n${SIGMOID_HELPER}\n`}
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(${SPREAD_BUILTINS}) {
+  let row = ${LINEAR_WORKGROUP};
+  if (row >= ROWS) { return; }
+  let base = row * DIM;
+  var acc: array<f32, PER_LANE>;
+  var running_max = -3.0e38;
+  var running_sum = ${softmax ? "0.0" : "1.0"};
+  for (var i = 0u; i < SOURCES; i = i + 1u) {
+    var row_values: array<f32, PER_LANE>;
+    var partial = vec2f(0.0); // (sum of squares, key-weighted dot with the query)
+    for (var k = 0u; k < PER_LANE; k = k + 1u) {
+      let j = lane + k * WORKGROUP_SIZE;
+      if (j < DIM) {
+        let value = source_at(i, base + j);
+        row_values[k] = value;
+        partial = partial + vec2f(value * value, ${keyWeight} * value);
+      }
+    }
+    let totals = workgroup_sum(partial, lane);
+    let logit = ${logit};
+${fold}
+  }
+  for (var k = 0u; k < PER_LANE; k = k + 1u) {
+    let j = lane + k * WORKGROUP_SIZE;
+    if (j < DIM) {
+      ${ctx.output}[base + j] = ${ctx.finish("base + j", "acc[k] / running_sum")};
+    }
+  }
+}`;
+    return { code, workgroups: spreadWorkgroups(rows) };
+  },
+};

@@ -1,0 +1,107 @@
+// The compiler driver: a graph goes through the passes below, in this order, and comes out as an
+// executable plan (runtime/archx.ts) that the runtime can run without the compiler.
+
+import type { Graph } from "./ir/ir.js";
+import { fuseGraph } from "./passes/fusion.js";
+import { planBuffers } from "./passes/plan.js";
+import { renderKernels } from "./codegen/render.js";
+import type { BufferPlan, Kernel } from "./codegen/kernel.js";
+import type { ArchxValue, Executable } from "../runtime/archx.js";
+import { ARCHX_FORMAT, ARCHX_VERSION } from "../runtime/archx.js";
+
+export interface CompileOptions {
+  /** false compiles one kernel per op (for comparison and debugging); default true */
+  fuse?: boolean;
+  batch?: number;
+  seq?: number;
+  vocab?: number;
+}
+
+export function compileGraph(graph: Graph, options: CompileOptions = {}): Executable {
+  const fused = options.fuse !== false;
+  // 1. fusion: group nodes into kernels (anchor + elementwise epilogue)
+  const groups = fuseGraph(graph, { enabled: fused });
+  // 2. buffer planning: pools, offsets, scratch reuse by liveness
+  const plan = planBuffers(graph, groups);
+  // 3. code generation: one WGSL module per group
+  const kernels = renderKernels(graph, groups);
+  // 4. packaging: deduplicate modules, describe values, parameters and I/O
+  return packageExecutable(graph, kernels, plan, { ...options, fuse: fused });
+}
+
+function valueLabel(graph: Graph, id: number): string {
+  const node = graph.nodes[id];
+  if (node.op === "param" || node.op === "input") return String(node.attrs.name);
+  return `${node.scope ? node.scope + " " : ""}${node.op} %${id}`;
+}
+
+function workgroupStorageBytes(wgsl: string): number {
+  // every workgroup array is declared `var<workgroup> name: array<T, N>` with 4-byte T or vec2f
+  let bytes = 0;
+  for (const m of wgsl.matchAll(/var<workgroup>\s+\w+\s*:\s*array<(\w+),\s*(\d+)>/g)) bytes += Number(m[2]) * (m[1] === "vec2f" ? 8 : 4);
+  return bytes;
+}
+
+function packageExecutable(graph: Graph, kernels: Kernel[], plan: BufferPlan, options: CompileOptions): Executable {
+  const modules: string[] = [];
+  const moduleIndex = new Map<string, number>();
+  const moduleOf = (wgsl: string) => {
+    if (!moduleIndex.has(wgsl)) {
+      moduleIndex.set(wgsl, modules.length);
+      modules.push(wgsl);
+    }
+    return moduleIndex.get(wgsl)!;
+  };
+  const values: ArchxValue[] = plan.slots.map((slot) => ({
+    id: slot.value,
+    dtype: graph.nodes[slot.value].type.dtype,
+    shape: [...graph.nodes[slot.value].type.shape],
+    pool: slot.pool,
+    offset: slot.offset,
+    size: slot.size,
+    label: valueLabel(graph, slot.value),
+  }));
+  const paramValue = new Map(graph.nodes.filter((n) => n.op === "param").map((n) => [String(n.attrs.name), n.id]));
+  const largest = values.reduce((best, v) => (v.size > best.size ? v : best), values[0]);
+  const largestPool = plan.pools.reduce((best, p) => (p.size > best.size ? p : best), plan.pools[0]);
+  return {
+    format: ARCHX_FORMAT,
+    version: ARCHX_VERSION,
+    model: graph.name,
+    batch: options.batch ?? null,
+    seq: options.seq ?? null,
+    vocab: options.vocab ?? null,
+    fused: options.fuse !== false,
+    modules,
+    kernels: kernels.map((k) => ({
+      name: k.name,
+      module: moduleOf(k.wgsl),
+      entryPoint: k.entryPoint,
+      bindings: k.bindings,
+      workgroups: k.workgroups,
+      ops: k.ops,
+    })),
+    pools: plan.pools,
+    values,
+    params: graph.params.map((p) => {
+      const value = paramValue.get(p.name);
+      if (value === undefined) throw new Error(`internal: parameter ${p.name} has no param node`);
+      return { name: p.name, shape: [...p.shape], init: p.init, decay: p.decay, group: p.group, value };
+    }),
+    inputs: graph.nodes
+      .filter((n) => n.op === "input")
+      .map((n) => ({ name: String(n.attrs.name), dtype: n.type.dtype, shape: [...n.type.shape], value: n.id })),
+    outputs: Object.entries(graph.outputs).map(([name, value]) => ({
+      name,
+      dtype: graph.nodes[value].type.dtype,
+      shape: [...graph.nodes[value].type.shape],
+      value,
+    })),
+    requirements: {
+      storageBuffersPerKernel: Math.max(0, ...kernels.map((k) => k.bindings.length)),
+      largestBinding: { bytes: largest?.size ?? 0, label: largest?.label ?? "" },
+      largestPool: { bytes: largestPool.size, usage: largestPool.usage },
+      workgroupStorageBytes: Math.max(0, ...kernels.map((k) => workgroupStorageBytes(k.wgsl))),
+    },
+  };
+}

@@ -1,0 +1,93 @@
+// Buffer planning: every value a kernel reads or writes gets a byte range in one of four pools.
+// Parameters, inputs and graph outputs each have their own pool (they outlive a forward pass);
+// everything else shares a scratch pool in which values whose lifetimes do not overlap reuse
+// the same bytes. Offsets are aligned to the storage-binding offset alignment.
+
+import type { Graph } from "../ir/ir.js";
+import { numel } from "../ir/ir.js";
+import type { BufferPlan, BufferSlot } from "../codegen/kernel.js";
+import type { FusedGroup } from "./fusion.js";
+import { groupReads } from "./fusion.js";
+
+/** WebGPU's default (and largest allowed) minStorageBufferOffsetAlignment */
+export const STORAGE_OFFSET_ALIGNMENT = 256;
+
+export const POOL = { param: 0, input: 1, output: 2, scratch: 3 } as const;
+
+function alignUp(n: number, alignment: number): number {
+  return Math.ceil(n / alignment) * alignment;
+}
+
+export function valueBytes(graph: Graph, value: number): number {
+  // a scalar still occupies one element; every dtype here is 4 bytes wide
+  return Math.max(1, numel(graph.nodes[value].type.shape)) * 4;
+}
+
+interface Lifetime {
+  value: number;
+  first: number; // step that writes it
+  last: number; // last step that reads it (>= first)
+}
+
+function scratchLifetimes(graph: Graph, groups: FusedGroup[], pinned: Set<number>): Lifetime[] {
+  const lifetimes = new Map<number, Lifetime>();
+  groups.forEach((group, step) => {
+    if (!pinned.has(group.output)) lifetimes.set(group.output, { value: group.output, first: step, last: step });
+    for (const v of groupReads(graph, group)) {
+      const life = lifetimes.get(v);
+      if (life) life.last = Math.max(life.last, step);
+    }
+  });
+  return [...lifetimes.values()];
+}
+
+/** first-fit: the lowest aligned offset where `size` bytes overlap no live range */
+function firstFit(live: { offset: number; size: number }[], size: number, alignment: number): number {
+  let offset = 0;
+  for (const range of [...live].sort((a, b) => a.offset - b.offset)) {
+    if (offset + size <= range.offset) break;
+    offset = Math.max(offset, alignUp(range.offset + range.size, alignment));
+  }
+  return offset;
+}
+
+export function planBuffers(graph: Graph, groups: FusedGroup[], alignment = STORAGE_OFFSET_ALIGNMENT): BufferPlan {
+  const slots: BufferSlot[] = [];
+  const poolEnds = [0, 0, 0, 0];
+  const place = (value: number, pool: number) => {
+    const size = valueBytes(graph, value);
+    slots.push({ value, pool, offset: poolEnds[pool], size });
+    poolEnds[pool] = alignUp(poolEnds[pool] + size, alignment);
+  };
+
+  const outputs = new Set(Object.values(graph.outputs));
+  for (const node of graph.nodes) if (node.op === "param") place(node.id, POOL.param);
+  for (const node of graph.nodes) if (node.op === "input") place(node.id, POOL.input);
+  for (const value of [...outputs].sort((a, b) => a - b))
+    if (!slots.some((s) => s.value === value)) place(value, POOL.output);
+
+  const pinned = new Set(slots.map((s) => s.value));
+  const live: (BufferSlot & { last: number })[] = [];
+  let scratchEnd = 0;
+  for (const life of scratchLifetimes(graph, groups, pinned).sort((a, b) => a.first - b.first)) {
+    // a value read by the step that writes `life.value` is still live then, so only strictly earlier ends free
+    for (let i = live.length - 1; i >= 0; i--) if (live[i].last < life.first) live.splice(i, 1);
+    const size = valueBytes(graph, life.value);
+    const slot = { value: life.value, pool: POOL.scratch, offset: firstFit(live, size, alignment), size };
+    live.push({ ...slot, last: life.last });
+    slots.push(slot);
+    scratchEnd = Math.max(scratchEnd, alignUp(slot.offset + size, alignment));
+  }
+  poolEnds[POOL.scratch] = scratchEnd;
+
+  const usages = ["param", "input", "output", "scratch"] as const;
+  return {
+    pools: usages.map((usage, i) => ({ size: Math.max(poolEnds[i], alignment), usage })),
+    slots: slots.sort((a, b) => a.value - b.value),
+  };
+}
+
+/** bytes the scratch pool would need without reuse, for reporting what planning saved */
+export function unsharedScratchBytes(plan: BufferPlan): number {
+  return plan.slots.filter((s) => s.pool === POOL.scratch).reduce((sum, s) => sum + alignUp(s.size, STORAGE_OFFSET_ALIGNMENT), 0);
+}

@@ -1,0 +1,81 @@
+// Shared by the GPU tests: a real device (never the null backend), seeded random tensors, running
+// a graph through the compiler and executor, and the error measure the tests assert on.
+
+import { expect } from "vitest";
+import type { Graph } from "../compiler/ir/ir.js";
+import { numel } from "../compiler/ir/ir.js";
+import { compileGraph } from "../compiler/compile.js";
+import type { GpuContext } from "../runtime/device.js";
+import { isNullBackend, openDevice } from "../runtime/device.js";
+import { Executor } from "../runtime/executor.js";
+import type { HostArray } from "../runtime/executor.js";
+import type { Tensor } from "../runtime/reference/tensor.js";
+
+/** opens the device and fails (never skips) unless a real adapter that executes shaders is there */
+export async function openRealDevice(): Promise<GpuContext> {
+  const gpu = await openDevice();
+  expect(gpu.device).toBeTruthy();
+  expect(isNullBackend(gpu.adapter.info)).toBe(false);
+  expect(gpu.description.name.length).toBeGreaterThan(0);
+  return gpu;
+}
+
+/** normal-ish values in (-scale, scale) from a seeded LCG: never zeros, same every run */
+export function seededValues(n: number, seed: number, scale = 1): Float32Array {
+  let state = (seed * 2654435761) >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    out[i] = (state / 2 ** 32 - 0.5) * 2 * scale;
+  }
+  return out;
+}
+
+export function seededInts(n: number, seed: number, below: number): Int32Array {
+  const u = seededValues(n, seed, 0.5);
+  return Int32Array.from(u, (x) => Math.min(below - 1, Math.floor((x + 0.5) * below)));
+}
+
+export function toTensor(shape: number[], values: HostArray): Tensor {
+  return values instanceof Int32Array
+    ? { type: { dtype: "i32", shape }, data: Int32Array.from(values) }
+    : { type: { dtype: "f32", shape }, data: Float64Array.from(values) };
+}
+
+/**
+ * The error the tests bound: max |gpu - ref| / max(max |ref|, 1e-6), a norm-wise relative error
+ * that does not blow up on elements that happen to be near zero.
+ */
+export function relativeError(gpu: ArrayLike<number>, reference: ArrayLike<number>): number {
+  expect(gpu.length).toBe(reference.length);
+  let diff = 0;
+  let magnitude = 0;
+  for (let i = 0; i < reference.length; i++) {
+    diff = Math.max(diff, Math.abs(gpu[i] - reference[i]));
+    magnitude = Math.max(magnitude, Math.abs(reference[i]));
+  }
+  return Number.isFinite(diff) ? diff / Math.max(magnitude, 1e-6) : Infinity;
+}
+
+/** compiles and runs `graph` once on the device; returns the requested outputs */
+export async function runOnGpu(
+  gpu: GpuContext,
+  graph: Graph,
+  feeds: Record<string, HostArray>,
+  params: Map<string, Float32Array>,
+  options: { fuse?: boolean; outputs?: string[] } = {},
+): Promise<{ outputs: Record<string, HostArray>; kernels: number }> {
+  const exe = compileGraph(graph, { fuse: options.fuse });
+  const executor = await Executor.create(gpu.device, exe);
+  try {
+    if (exe.params.length > 0) executor.setParams(params);
+    const outputs = await executor.run(feeds, options.outputs ?? Object.keys(graph.outputs));
+    return { outputs, kernels: executor.kernelCount };
+  } finally {
+    executor.destroy();
+  }
+}
+
+export function elementCount(shape: number[]): number {
+  return numel(shape);
+}
