@@ -1,6 +1,100 @@
-import type { Command } from "commander";
+// `archc generate CHECKPOINT --prompt STR`: sample text from a trained checkpoint, streamed to
+// stdout as it is produced.
 
-// Placeholder until the `generate` command is written; it registers nothing.
+import type { Command } from "commander";
+import { EXIT, reportFailure, UserError } from "./common.js";
+
+interface GenerateFlags {
+  prompt: string;
+  tokens: string;
+  temperature: string;
+  topK: string;
+  seed: string;
+}
+
 export function register(program: Command): void {
-  void program;
+  program
+    .command("generate")
+    .description("generate text from a checkpoint (a ckpt-N directory or a run directory)")
+    .argument("<checkpoint>", "checkpoint directory, or a run directory (uses its latest checkpoint)")
+    .requiredOption("--prompt <text>", "text to continue")
+    .option("--tokens <n>", "tokens to generate", "200")
+    .option("--temperature <t>", "sampling temperature; 0 is greedy", "0.8")
+    .option("--top-k <k>", "sample among the k most likely tokens; 0 for all", "40")
+    .option("--seed <n>", "sampling seed", "0")
+    .action(async (checkpoint: string, flags: GenerateFlags) => {
+      try {
+        await generateCommand(checkpoint, flags);
+      } catch (err) {
+        process.exitCode = reportFailure(err);
+      }
+    });
+}
+
+function numberFlag(value: string, flag: string, { integer, min }: { integer: boolean; min: number }): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < min || (integer && !Number.isSafeInteger(n))) {
+    throw new UserError(`${flag} must be ${integer ? "an integer" : "a number"} >= ${min}, got '${value}'`, EXIT.usage);
+  }
+  return n;
+}
+
+async function generateCommand(path: string, flags: GenerateFlags): Promise<void> {
+  const maxTokens = numberFlag(flags.tokens, "--tokens", { integer: true, min: 1 });
+  const temperature = numberFlag(flags.temperature, "--temperature", { integer: false, min: 0 });
+  const topK = numberFlag(flags.topK, "--top-k", { integer: true, min: 0 });
+  const seed = numberFlag(flags.seed, "--seed", { integer: true, min: 0 });
+
+  const { loadCheckpoint, resolveCheckpoint } = await import("../runtime/checkpoint.js");
+  const dir = resolveCheckpoint(path);
+  if (!dir) throw new UserError(`no checkpoint at ${path} (expected a ckpt-N directory with state.json, or a run directory)`);
+  const checkpoint = loadCheckpoint(dir, { optimizer: false });
+  const { loadTokenizer } = await import("../runtime/data/tokenizer.js");
+  const tokenizer = await loadTokenizer(checkpoint.info.tokenizer);
+
+  let decoder: import("../runtime/train/decode.js").Decoder;
+  if (checkpoint.info.engine === "cpu-bigram") {
+    const { BigramDecoder } = await import("../runtime/train/bigram-decoder.js");
+    const { BIGRAM_TABLE } = await import("../runtime/train/cpu-bigram.js");
+    const table = checkpoint.params.get(BIGRAM_TABLE);
+    if (!table) throw new UserError(`${dir}: a cpu-bigram checkpoint without "${BIGRAM_TABLE}"`);
+    decoder = new BigramDecoder(table, checkpoint.shapes.get(BIGRAM_TABLE)![0]);
+  } else {
+    const { ReferenceDecoder } = await import("../runtime/train/reference-decoder.js");
+    process.stderr.write("archc: decoding with the CPU reference interpreter (float64, no KV cache); long outputs are slow\n");
+    decoder = new ReferenceDecoder(checkpoint.info.model, checkpoint.params);
+  }
+
+  const prompt = Array.from(tokenizer.encode(flags.prompt));
+  // an empty prompt starts where a new document would
+  const start = prompt.length > 0 ? prompt : [...tokenizer.documentSeparator];
+  const { generate } = await import("../runtime/train/decode.js");
+  process.stdout.write(flags.prompt);
+  const produced: number[] = [];
+  let printed = 0;
+  const flush = (final: boolean): void => {
+    const text = tokenizer.decode(produced);
+    // hold back a partial UTF-8 character (bytes tokenizer) until its last byte arrives
+    const safe = final ? text.length : text.endsWith("\uFFFD") ? text.lastIndexOf("\uFFFD") : text.length;
+    if (safe > printed) {
+      process.stdout.write(text.slice(printed, safe));
+      printed = safe;
+    }
+  };
+  try {
+    await generate(decoder, start, {
+      maxTokens,
+      temperature,
+      topK,
+      seed,
+      onToken: (id) => {
+        produced.push(id);
+        flush(false);
+      },
+    });
+    flush(true);
+    process.stdout.write("\n");
+  } finally {
+    decoder.dispose?.();
+  }
 }

@@ -1,0 +1,130 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it, vi } from "vitest";
+import { parseMetrics } from "../runtime/metrics.js";
+
+async function archc(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  const { Command } = await import("commander");
+  const train = await import("../cli/train.js");
+  const generate = await import("../cli/generate.js");
+  const program = new Command().exitOverride();
+  train.register(program);
+  generate.register(program);
+  let stdout = "";
+  let stderr = "";
+  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  const before = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    await program.parseAsync(["node", "archc", ...args]);
+    return { stdout, stderr, exitCode: process.exitCode ?? 0 };
+  } finally {
+    process.exitCode = before;
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+/** A project folder: a small model, a train block reading ./corpus, and that corpus. */
+function project(): { dir: string; arch: string } {
+  const dir = mkdtempSync(join(tmpdir(), "archc-cli-"));
+  mkdirSync(join(dir, "corpus"));
+  const sentences = Array.from({ length: 300 }, (_, i) => `Sentence ${i % 17} says the cat sat on mat ${i % 5}.`);
+  writeFileSync(join(dir, "corpus", "a.txt"), sentences.slice(0, 150).join("\n"));
+  writeFileSync(join(dir, "corpus", "b.md"), sentences.slice(150).join("\n"));
+  const arch = join(dir, "small.arch");
+  writeFileSync(
+    arch,
+    `import std.transformer
+
+model small extends gpt {
+  context: 32
+  dim: 16
+  depth: 1
+  heads: 2
+}
+
+train quick {
+  model: small
+  data: "corpus"
+  batch: 4
+  seq: 16
+  steps: 20
+  eval_every: 5
+  eval_batches: 2
+  log_every: 1
+  checkpoint_every: 10
+  optimizer: adamw(lr = 1e-2)
+  schedule: cosine(warmup = 2)
+  seed: 3
+}
+`,
+  );
+  return { dir, arch };
+}
+
+function stepLosses(runDir: string): Map<number, number> {
+  const records = parseMetrics(readFileSync(join(runDir, "metrics.jsonl"), "utf8"));
+  return new Map(records.filter((r) => r.type === "step").map((r) => [r.step as number, r.loss as number]));
+}
+
+describe("archc train --cpu-bigram and archc generate", () => {
+  it("trains, refuses to overwrite a run, resumes to the same losses, and generates from the result", async () => {
+    const { dir, arch } = project();
+    const run = join(dir, "run");
+    const first = await archc(["train", arch, "--cpu-bigram", "--plain", "--out", run]);
+    expect(first.stderr).toMatch(/finished at step 20/);
+    expect(first.exitCode).toBe(0);
+    const whole = stepLosses(run);
+    expect([...whole.keys()]).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+
+    const again = await archc(["train", arch, "--cpu-bigram", "--plain", "--out", run]);
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toMatch(/already holds checkpoints; continue it with --resume/);
+
+    // forget everything after step 10, then resume from ckpt-10
+    rmSync(join(run, "ckpt-20"), { recursive: true });
+    writeFileSync(join(run, "latest"), "ckpt-10\n");
+    rmSync(join(run, "metrics.jsonl"));
+    const resumed = await archc(["train", arch, "--cpu-bigram", "--plain", "--resume", run]);
+    expect(resumed.exitCode).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming at step 10\/20/);
+    const tail = stepLosses(run);
+    expect([...tail.keys()]).toEqual(Array.from({ length: 10 }, (_, i) => i + 11));
+    for (const [step, loss] of tail) expect(loss).toBe(whole.get(step));
+    expect(existsSync(join(run, "ckpt-20"))).toBe(true);
+
+    const greedy = await archc(["generate", run, "--prompt", "the cat", "--tokens", "12", "--temperature", "0"]);
+    expect(greedy.exitCode).toBe(0);
+    expect(greedy.stdout.startsWith("the cat")).toBe(true);
+    const again2 = await archc(["generate", join(run, "ckpt-20"), "--prompt", "the cat", "--tokens", "12", "--temperature", "0"]);
+    expect(again2.stdout).toBe(greedy.stdout);
+  });
+
+  it("refuses to resume with settings that would change the run", async () => {
+    const { dir, arch } = project();
+    const run = join(dir, "run");
+    await archc(["train", arch, "--cpu-bigram", "--plain", "--out", run, "--steps", "10"]);
+    const r = await archc(["train", arch, "--cpu-bigram", "--plain", "--resume", run, "--seed", "4"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/cannot resume .* with different settings:\n {2}seed: 3 in the checkpoint, 4 now/);
+  });
+
+  it("reports usage errors and missing checkpoints as user errors", async () => {
+    const { dir, arch } = project();
+    expect((await archc(["train", arch, "--cpu-bigram", "--steps", "0"])).stderr).toMatch(/--steps must be an integer >= 1/);
+    expect((await archc(["train", arch, "--train", "nope"])).stderr).toMatch(/has no train block 'nope' \(it has: quick\)/);
+    const missing = await archc(["generate", join(dir, "nothing"), "--prompt", "x"]);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toMatch(/no checkpoint at/);
+  });
+
+  it.skipIf(existsSync(join(__dirname, "..", "runtime", "train", "gpu-engine.ts")))("says GPU training is not available rather than faking it", async () => {
+    const { arch } = project();
+    const r = await archc(["train", arch, "--plain", "--out", join(tmpdir(), "archc-never")]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/GPU training is not available yet/);
+  });
+});
