@@ -60,9 +60,8 @@ async function generateCommand(path: string, flags: GenerateFlags): Promise<void
     if (!table) throw new UserError(`${dir}: a cpu-bigram checkpoint without "${BIGRAM_TABLE}"`);
     decoder = new BigramDecoder(table, checkpoint.shapes.get(BIGRAM_TABLE)![0]);
   } else {
-    const { ReferenceDecoder } = await import("../runtime/train/reference-decoder.js");
-    process.stderr.write("archc: decoding with the CPU reference interpreter (float64, no KV cache); long outputs are slow\n");
-    decoder = new ReferenceDecoder(checkpoint.info.model, checkpoint.params);
+    const { KvCacheDecoder } = await import("../runtime/train/kv-cache-decoder.js");
+    decoder = new KvCacheDecoder(checkpoint.info.model, checkpoint.params);
   }
 
   const prompt = Array.from(tokenizer.encode(flags.prompt));
