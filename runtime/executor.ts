@@ -9,6 +9,19 @@ export type HostArray = Float32Array | Int32Array;
 
 export class ExecutorError extends Error {}
 
+// Compiling a pipeline is the slow part of start-up (seconds on a software driver), so executors
+// on one device share pipelines by WGSL text.
+const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+function cachedPipelines(device: GPUDevice): Map<string, GPUComputePipeline> {
+  let cache = pipelineCache.get(device);
+  if (!cache) {
+    cache = new Map();
+    pipelineCache.set(device, cache);
+  }
+  return cache;
+}
+
 export class Executor {
   private readonly valueById: Map<number, ArchxValue>;
   private readonly pipelines: GPUComputePipeline[] = [];
@@ -43,11 +56,12 @@ export class Executor {
   private async buildPipelines(): Promise<void> {
     const device = this.device;
     device.pushErrorScope("validation");
-    const modulePipelines = new Map<number, GPUComputePipeline>();
+    const cache = cachedPipelines(device);
     for (const kernel of this.exe.kernels) {
-      let pipeline = modulePipelines.get(kernel.module);
+      const code = this.exe.modules[kernel.module];
+      let pipeline = cache.get(code);
       if (!pipeline) {
-        const module = device.createShaderModule({ label: kernel.name, code: this.exe.modules[kernel.module] });
+        const module = device.createShaderModule({ label: kernel.name, code });
         const info = await module.getCompilationInfo();
         const errors = info.messages.filter((m) => m.type === "error");
         if (errors.length > 0)
@@ -55,7 +69,7 @@ export class Executor {
             `WGSL for kernel ${kernel.name} does not compile:\n${errors.map((e) => `  line ${e.lineNum}: ${e.message}`).join("\n")}`,
           );
         pipeline = device.createComputePipeline({ label: kernel.name, layout: "auto", compute: { module, entryPoint: kernel.entryPoint } });
-        modulePipelines.set(kernel.module, pipeline);
+        cache.set(code, pipeline);
       }
       this.pipelines.push(pipeline);
       this.bindGroups.push(
