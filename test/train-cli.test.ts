@@ -3,6 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { parseMetrics } from "../runtime/metrics.js";
+import { findModel, loadProgram } from "../compiler/frontend.js";
+import { lowerModel } from "../compiler/ir/lower.js";
+import { saveCheckpoint } from "../runtime/checkpoint.js";
+import { initParams } from "../runtime/init.js";
+import { generate } from "../runtime/train/decode.js";
+import { KvCacheDecoder } from "../runtime/train/kv-cache-decoder.js";
+import { bytesTokenizer } from "../runtime/data/tokenizer.js";
 
 async function archc(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
   const { Command } = await import("commander");
@@ -101,6 +108,28 @@ describe("archc train --cpu-bigram and archc generate", () => {
     expect(greedy.stdout.startsWith("the cat")).toBe(true);
     const again2 = await archc(["generate", join(run, "ckpt-20"), "--prompt", "the cat", "--tokens", "12", "--temperature", "0"]);
     expect(again2.stdout).toBe(greedy.stdout);
+  });
+
+  it("generates from a model checkpoint with the KV-cache decoder, greedy and seeded", async () => {
+    const { dir, arch } = project();
+    const result = loadProgram([arch]);
+    const model = findModel(result, "small");
+    const train = result.program.trains.get("quick")!;
+    const graph = lowerModel(model, { batch: 1, seq: 1 });
+    const params = initParams(graph.params, 5);
+    const zeros = new Map([...params].map(([name, values]) => [name, new Float32Array(values.length)]));
+    const shapes = new Map(graph.params.map((p) => [p.name, p.shape]));
+    const run = join(dir, "model-run");
+    saveCheckpoint(run, { step: 0, params, m: zeros, v: zeros }, shapes, { model, train, tokenizer: "bytes", engine: "gpu", data: { source: "corpus", seed: 3, nextStep: 0 } });
+
+    const tokenizer = bytesTokenizer();
+    const expected = await generate(new KvCacheDecoder(model, params), Array.from(tokenizer.encode("Hi")), { maxTokens: 6, temperature: 0, topK: 0, seed: 0 });
+    const greedy = await archc(["generate", run, "--prompt", "Hi", "--tokens", "6", "--temperature", "0"]);
+    expect(greedy.exitCode).toBe(0);
+    expect(greedy.stdout).toBe("Hi" + tokenizer.decode(expected) + "\n");
+    const sampled = (seed: string) => archc(["generate", run, "--prompt", "Hi", "--tokens", "20", "--top-k", "0", "--temperature", "1", "--seed", seed]);
+    expect((await sampled("1")).stdout).toBe((await sampled("1")).stdout);
+    expect((await sampled("1")).stdout).not.toBe((await sampled("2")).stdout);
   });
 
   it("refuses to resume with settings that would change the run", async () => {
