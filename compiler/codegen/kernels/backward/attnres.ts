@@ -7,7 +7,7 @@ import type { Node } from "../../../ir/ir.js";
 import { numel } from "../../../ir/ir.js";
 import type { KernelTemplate, TemplateContext } from "../../template.js";
 import { f32Literal } from "../../wgsl.js";
-import { perItem } from "./common.js";
+import { keepBound, perItem } from "./common.js";
 
 interface Layout {
   count: number;
@@ -210,7 +210,9 @@ export const attnresStaticGradSourcesTemplate: KernelTemplate = {
     const count = ctx.node.attrs.sources as number;
     const elements = numel(ctx.graph.nodes[ctx.node.inputs[0]].type.shape);
     const dy = ctx.operand(count + 1);
-    const body = `  let alpha = depth_weights();
+    const unread = Array.from({ length: count }, (_, i) => ctx.operand(i));
+    const body = `${keepBound(unread)}
+  let alpha = depth_weights();
   for (var i = 0u; i < SOURCES; i++) {
     let out_at = i * ELEMENTS + item;
     ${ctx.output}[out_at] = ${ctx.finish("out_at", `alpha[i] * ${dy}[item]`)};

@@ -18,3 +18,11 @@ ${body}
 }`;
   return { code, workgroups: spreadWorkgroups(count, WORKGROUP_SIZE) };
 }
+
+/**
+ * Statements that reference storage operands a kernel does not read: pipelines use the "auto"
+ * layout, which drops unreferenced bindings, and the executor binds every operand.
+ */
+export function keepBound(operands: string[]): string {
+  return operands.map((name) => `  _ = arrayLength(&${name});`).join("\n");
+}

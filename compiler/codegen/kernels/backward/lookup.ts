@@ -17,8 +17,8 @@ export const embeddingGradTemplate: KernelTemplate = {
   for (var p = 0u; p < POSITIONS; p++) {
     // ids outside [0, V) read row 0 in the forward kernel, so their gradient lands there too
     let id = ${ids}[p];
-    let target = select(0, id, id >= 0 && id < i32(VOCAB));
-    if (target == row) { sum += ${dy}[p * WIDTH + d]; }
+    let owner = select(0, id, id >= 0 && id < i32(VOCAB));
+    if (owner == row) { sum += ${dy}[p * WIDTH + d]; }
   }
   ${ctx.output}[item] = ${ctx.finish("item", "sum")};`;
     return perItem(vocab * width, { VOCAB: vocab, WIDTH: width, POSITIONS: positions }, "", body);
@@ -52,10 +52,10 @@ export const crossEntropyGradTemplate: KernelTemplate = {
   var total = 0.0;
   for (var j = 0u; j < VOCAB; j++) { total += exp(${logits}[base + j] - m); }
   let scale = ${dloss}[0] / f32(ROWS);
-  let target = ${targets}[item];
+  let wanted = ${targets}[item];
   for (var j = 0u; j < VOCAB; j++) {
     let at = base + j;
-    let onehot = select(0.0, 1.0, i32(j) == target);
+    let onehot = select(0.0, 1.0, i32(j) == wanted);
     ${ctx.output}[at] = ${ctx.finish("at", `(exp(${logits}[at] - m) / total - onehot) * scale`)};
   }`;
     return perItem(rows, { VOCAB: vocab, ROWS: rows }, "", body);

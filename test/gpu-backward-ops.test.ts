@@ -1,0 +1,125 @@
+// Each backward kernel template on the device against the float64 reference, on random inputs of
+// odd sizes. Needs a WebGPU adapter (lavapipe will do); fails when there is none.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BACKWARD_TEMPLATES } from "../compiler/codegen/kernels/backward/index.js";
+import { GraphBuilder } from "../compiler/ir/builder.js";
+import "../compiler/ir/catalog.js";
+import type { Attrs } from "../compiler/ir/ir.js";
+import { BACKWARD_REFERENCE_OPS } from "../runtime/reference/backward-ops.js";
+import type { Tensor } from "../runtime/reference/tensor.js";
+import { randomIds, randomTensor, seededRandom } from "./gradcheck-support.js";
+import { relativeError, requireDevice, runTemplate } from "./gpu-backward-support.js";
+
+let device: GPUDevice;
+beforeAll(async () => {
+  device = await requireDevice();
+});
+afterAll(() => device?.destroy());
+
+const rand = seededRandom(2024);
+const f = (shape: number[], spread = 1) => randomTensor(shape, rand, spread);
+
+async function expectKernelMatches(op: string, inputs: Tensor[], attrs: Attrs = {}): Promise<void> {
+  const b = new GraphBuilder(op);
+  const ids = inputs.map((t, i) => b.input(`in${i}`, t.type.dtype, t.type.shape));
+  const node = b.graph.nodes[b.op(op, ids, attrs)];
+  const want = BACKWARD_REFERENCE_OPS[op](inputs, node).data;
+  const got = await runTemplate(device, BACKWARD_TEMPLATES[op], b.graph, node, inputs);
+  expect(relativeError(got, want), `${op} rel error`).toBeLessThanOrEqual(1e-4);
+}
+
+describe("plumbing and pointwise kernels", () => {
+  it("fill, reshape, slice, reduce_leading", async () => {
+    await expectKernelMatches("fill", [], { shape: [3, 5], value: -0.5 });
+    await expectKernelMatches("reshape", [f([3, 5, 7])], { shape: [15, 7] });
+    await expectKernelMatches("slice", [f([3, 5, 7])], { index: 2 });
+    await expectKernelMatches("reduce_leading", [f([3, 5, 7])], { keep: 1 });
+    await expectKernelMatches("reduce_leading", [f([3, 5, 7])], { keep: 2 });
+  });
+
+  it("gelu_grad and silu_grad", async () => {
+    await expectKernelMatches("gelu_grad", [f([5, 13], 4), f([5, 13])]);
+    await expectKernelMatches("silu_grad", [f([5, 13], 4), f([5, 13])]);
+  });
+});
+
+describe("norm and rope kernels", () => {
+  it("rmsnorm dx and dgain", async () => {
+    const [x, g, dy] = [f([3, 5, 7]), f([7]), f([3, 5, 7])];
+    await expectKernelMatches("rmsnorm_grad_x", [x, g, dy], { eps: 1e-5 });
+    await expectKernelMatches("rmsnorm_grad_gain", [x, dy], { eps: 1e-5 });
+  });
+
+  it("layernorm dx and dgain", async () => {
+    const [x, g, dy] = [f([3, 5, 7]), f([7]), f([3, 5, 7])];
+    await expectKernelMatches("layernorm_grad_x", [x, g, dy], { eps: 1e-5 });
+    await expectKernelMatches("layernorm_grad_gain", [x, dy], { eps: 1e-5 });
+  });
+
+  it("rope_grad", async () => {
+    await expectKernelMatches("rope_grad", [f([3, 7, 12])], { heads: 2, head_dim: 6, theta: 10000 });
+  });
+});
+
+describe("attention kernels", () => {
+  for (const [heads, kvHeads] of [
+    [3, 3],
+    [4, 2],
+    [3, 1],
+  ])
+    it(`dq and dk/dv with ${heads} query heads on ${kvHeads} kv heads`, async () => {
+      const hd = 5;
+      const [batch, seq] = [2, 7];
+      const q = f([batch, seq, heads * hd]);
+      const k = f([batch, seq, kvHeads * hd]);
+      const v = f([batch, seq, kvHeads * hd]);
+      const attrs = { heads, kv_heads: kvHeads, head_dim: hd };
+      const b = new GraphBuilder("fwd");
+      const ins = [q, k, v].map((t, i) => b.input(`x${i}`, "f32", t.type.shape));
+      const node = b.graph.nodes[b.op("attention", ins, attrs)];
+      const { REFERENCE_OPS } = await import("../runtime/reference/ops.js");
+      const o = REFERENCE_OPS.attention([q, k, v], node);
+      const dy = f([batch, seq, heads * hd]);
+      await expectKernelMatches("attention_grad_q", [q, k, v, o, dy], attrs);
+      await expectKernelMatches("attention_grad_kv", [q, k, v, o, dy], attrs);
+    });
+});
+
+describe("AttnRes kernels", () => {
+  const shape = [2, 3, 7];
+  for (const score of ["softmax", "sigmoid"])
+    for (const keyNorm of [true, false])
+      for (const query of ["vector", "projected"])
+        it(`${score}, key norm ${keyNorm ? "on" : "off"}, ${query} query`, async () => {
+          const operands = [f(shape), f(shape), f(shape), f(query === "vector" ? [7] : shape)];
+          if (keyNorm) operands.push(f([7]));
+          operands.push(f(shape));
+          const attrs = { sources: 3, score, key_norm: keyNorm, eps: 1e-6 };
+          await expectKernelMatches("attnres_grad_sources", operands, attrs);
+          await expectKernelMatches("attnres_grad_query", operands, attrs);
+          if (keyNorm) await expectKernelMatches("attnres_grad_gain", operands, attrs);
+        });
+
+  for (const score of ["softmax", "sigmoid"])
+    it(`static weights, ${score}`, async () => {
+      const operands = [f(shape), f(shape), f(shape), f([3]), f(shape)];
+      await expectKernelMatches("attnres_static_grad_sources", operands, { sources: 3, score });
+      await expectKernelMatches("attnres_static_grad_logits", operands, { sources: 3, score });
+    });
+});
+
+describe("lookup and loss kernels", () => {
+  it("embedding_grad scatters repeated ids", async () => {
+    await expectKernelMatches("embedding_grad", [randomIds([3, 5], 4, rand), f([3, 5, 7])], { vocab: 5 });
+  });
+
+  it("add_positions_grad_table zero-fills positions past the sequence", async () => {
+    await expectKernelMatches("add_positions_grad_table", [f([3, 5, 7])], { context: 9 });
+  });
+
+  it("cross_entropy_grad", async () => {
+    const dloss = f([]);
+    await expectKernelMatches("cross_entropy_grad", [f([3, 5, 11], 3), randomIds([3, 5], 11, rand), dloss]);
+  });
+});
