@@ -4,7 +4,7 @@
 
 import type { Command } from "commander";
 import { dirname, join } from "node:path";
-import type { ModelSpec, ProgramSpec, TrainSpec } from "../compiler/spec.js";
+import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
 import type { CheckpointInfo } from "../runtime/checkpoint.js";
 import type { StepEngine } from "../runtime/train/engine.js";
 import { EXIT, reportFailure, UserError } from "./common.js";
@@ -20,15 +20,7 @@ interface TrainFlags {
   plain?: boolean;
 }
 
-/** the documented API of compiler/frontend.ts */
-interface FrontendApi {
-  loadProgram(files: string[]): { program: ProgramSpec; diagnostics: { severity: string }[] };
-  formatDiagnostics(result: unknown): string;
-  findModel(result: unknown, name?: string): ModelSpec;
-}
-
-// Computed specifiers: these modules are written in parallel with this one and may not exist yet.
-const FRONTEND_MODULE = "../compiler/frontend.js";
+// A computed specifier: the GPU engine is written in parallel with this command and may be absent.
 const GPU_ENGINE_MODULE = "../runtime/train/gpu-engine.js";
 
 /** Ctrl-C during training: the first stops after the current step with a checkpoint. */
@@ -63,20 +55,12 @@ function integerFlag(value: string | undefined, flag: string, min: number): numb
   return n;
 }
 
-async function loadFrontend(): Promise<FrontendApi> {
-  try {
-    return (await import(FRONTEND_MODULE)) as FrontendApi;
-  } catch (err) {
-    throw new Error(`the front end (compiler/frontend.ts) could not be loaded: ${(err as Error).message}`);
-  }
-}
-
 /** The train block and model the flags select, with --steps/--seed applied. */
 async function selectTraining(file: string, flags: TrainFlags): Promise<{ train: TrainSpec; model: ModelSpec }> {
-  const api = await loadFrontend();
+  const api = await import("../compiler/frontend.js");
   const result = api.loadProgram([file]);
   const text = api.formatDiagnostics(result);
-  if (result.diagnostics.some((d) => d.severity === "error")) throw new UserError(text.trimEnd());
+  if (api.hasErrors(result)) throw new UserError(text.trimEnd());
   if (text.trim().length > 0) process.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
   const trains = result.program.trains;
   let train: TrainSpec | undefined;
@@ -140,13 +124,7 @@ async function createEngine(model: ModelSpec, train: TrainSpec, cpuBigram: boole
 async function trainCommand(file: string, flags: TrainFlags): Promise<number> {
   const { train, model } = await selectTraining(file, flags);
   const { existsSync } = await import("node:fs");
-  const { listCheckpoints, readCheckpointInfo, resolveCheckpoint } = await import("../runtime/checkpoint.js");
-  const { prepareTrainingData } = await import("../runtime/train/data-setup.js");
-  const { MetricsLog } = await import("../runtime/metrics.js");
-  const { createProgress } = await import("../runtime/progress.js");
-  const { runTrainingLoop, TrainingDivergedError } = await import("../runtime/train/loop.js");
-  const { restoreEngine } = await import("../runtime/train/resume.js");
-  const engineKind = flags.cpuBigram ? "cpu-bigram" : "gpu";
+  const { listCheckpoints, resolveCheckpoint } = await import("../runtime/checkpoint.js");
 
   let runDir = flags.out ?? join("runs", train.name);
   let resumeFrom: string | undefined;
@@ -158,6 +136,30 @@ async function trainCommand(file: string, flags: TrainFlags): Promise<number> {
   } else if (listCheckpoints(runDir).length > 0) {
     throw new UserError(`${runDir} already holds checkpoints; continue it with --resume, or choose another --out`);
   }
+
+  const { lockRun, RunLockedError } = await import("../runtime/train/run-lock.js");
+  let unlock: () => void;
+  try {
+    unlock = lockRun(runDir);
+  } catch (err) {
+    if (err instanceof RunLockedError) throw new UserError(err.message);
+    throw err;
+  }
+  try {
+    return await trainInRunDir(file, flags, train, model, runDir, resumeFrom);
+  } finally {
+    unlock();
+  }
+}
+
+async function trainInRunDir(file: string, flags: TrainFlags, train: TrainSpec, model: ModelSpec, runDir: string, resumeFrom: string | undefined): Promise<number> {
+  const { readCheckpointInfo } = await import("../runtime/checkpoint.js");
+  const { prepareTrainingData } = await import("../runtime/train/data-setup.js");
+  const { MetricsLog } = await import("../runtime/metrics.js");
+  const { createProgress } = await import("../runtime/progress.js");
+  const { runTrainingLoop, TrainingDivergedError } = await import("../runtime/train/loop.js");
+  const { restoreEngine } = await import("../runtime/train/resume.js");
+  const engineKind = flags.cpuBigram ? "cpu-bigram" : "gpu";
 
   const data = await prepareTrainingData(train, dirname(file));
   if (!flags.cpuBigram && model.vocab < data.tokenizer.vocabSize) {
