@@ -1,0 +1,40 @@
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { createProgress, formatDuration } from "../runtime/progress.js";
+
+function plainStream(): { stream: NodeJS.WriteStream; text: () => string } {
+  const stream = new PassThrough();
+  let text = "";
+  stream.on("data", (chunk) => (text += String(chunk)));
+  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
+}
+
+describe("progress", () => {
+  it("prints log lines with step, loss, rate and ETA when not on a terminal", () => {
+    const { stream, text } = plainStream();
+    const progress = createProgress(stream);
+    progress.start(100, 0);
+    progress.tick(1);
+    progress.report(10, { loss: 3.14159, lr: 0.001, tokensPerSecond: 12345 });
+    progress.note("step 10: val_loss 3.0000");
+    progress.stop();
+    const lines = text().trimEnd().split("\n");
+    expect(lines[0]).toBe("training for 100 steps");
+    expect(lines[1]).toMatch(/^step 10\/100 \| loss 3\.1416 \| lr 1\.00e-3 \| 12\.3k tok\/s \| \d+s elapsed \| ETA \d+s$/);
+    expect(lines[2]).toBe("step 10: val_loss 3.0000");
+    expect(lines).toHaveLength(3); // ticks alone print nothing
+  });
+
+  it("says where a resumed run starts", () => {
+    const { stream, text } = plainStream();
+    createProgress(stream).start(50, 20);
+    expect(text()).toBe("resuming at step 20/50\n");
+  });
+
+  it("formats durations compactly", () => {
+    expect(formatDuration(5.4)).toBe("5s");
+    expect(formatDuration(125)).toBe("2m05s");
+    expect(formatDuration(3 * 3600 + 7 * 60)).toBe("3h07m");
+    expect(formatDuration(NaN)).toBe("?");
+  });
+});
