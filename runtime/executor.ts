@@ -9,9 +9,18 @@ export type HostArray = Float32Array | Int32Array;
 
 export class ExecutorError extends Error {}
 
-// Compiling a pipeline is the slow part of start-up (seconds on a software driver), so executors
-// on one device share pipelines by WGSL text.
+// Compiling a pipeline is the slow part of start-up (about a second each on a software driver), so
+// executors on one device share pipelines. The key is the WGSL without comments: kernels of
+// different layers differ only in the comments naming their scope and values.
 const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+export function pipelineKey(wgsl: string): string {
+  return wgsl
+    .split("\n")
+    .map((line) => line.replace(/\s*\/\/.*$/, ""))
+    .filter((line) => line.trim().length > 0)
+    .join("\n");
+}
 
 function cachedPipelines(device: GPUDevice): Map<string, GPUComputePipeline> {
   let cache = pipelineCache.get(device);
@@ -59,7 +68,8 @@ export class Executor {
     const cache = cachedPipelines(device);
     for (const kernel of this.exe.kernels) {
       const code = this.exe.modules[kernel.module];
-      let pipeline = cache.get(code);
+      const key = pipelineKey(code);
+      let pipeline = cache.get(key);
       if (!pipeline) {
         const module = device.createShaderModule({ label: kernel.name, code });
         const info = await module.getCompilationInfo();
@@ -69,7 +79,7 @@ export class Executor {
             `WGSL for kernel ${kernel.name} does not compile:\n${errors.map((e) => `  line ${e.lineNum}: ${e.message}`).join("\n")}`,
           );
         pipeline = device.createComputePipeline({ label: kernel.name, layout: "auto", compute: { module, entryPoint: kernel.entryPoint } });
-        cache.set(code, pipeline);
+        cache.set(key, pipeline);
       }
       this.pipelines.push(pipeline);
       this.bindGroups.push(
