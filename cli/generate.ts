@@ -31,10 +31,17 @@ export function register(program: Command): void {
     });
 }
 
-function numberFlag(value: string, flag: string, { integer, min }: { integer: boolean; min: number }): number {
+function numberFlag(
+  value: string,
+  flag: string,
+  { integer, min }: { integer: boolean; min: number },
+): number {
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || n < min || (integer && !Number.isSafeInteger(n))) {
-    throw new UserError(`${flag} must be ${integer ? "an integer" : "a number"} >= ${min}, got '${value}'`, EXIT.usage);
+    throw new UserError(
+      `${flag} must be ${integer ? "an integer" : "a number"} >= ${min}, got '${value}'`,
+      EXIT.usage,
+    );
   }
   return n;
 }
@@ -47,7 +54,10 @@ async function generateCommand(path: string, flags: GenerateFlags): Promise<void
 
   const { loadCheckpoint, resolveCheckpoint } = await import("../runtime/checkpoint.js");
   const dir = resolveCheckpoint(path);
-  if (!dir) throw new UserError(`no checkpoint at ${path} (expected a ckpt-N directory with state.json, or a run directory)`);
+  if (!dir)
+    throw new UserError(
+      `no checkpoint at ${path} (expected a ckpt-N directory with state.json, or a run directory)`,
+    );
   const checkpoint = loadCheckpoint(dir, { optimizer: false });
   const { loadTokenizer } = await import("../runtime/data/tokenizer.js");
   const tokenizer = await loadTokenizer(checkpoint.info.tokenizer);

@@ -37,7 +37,10 @@ export function register(program: Command): void {
     .option("--out <dir>", "run directory (default: runs/<train name>)")
     .option("--resume [dir]", "continue from the latest checkpoint in dir (default: the run directory)")
     .option("--seed <n>", "seed for initialisation and data order (overrides the train block)")
-    .option("--cpu-bigram", "train a bigram table on the CPU instead of the model, to check data, checkpoints and resume without a GPU")
+    .option(
+      "--cpu-bigram",
+      "train a bigram table on the CPU instead of the model, to check data, checkpoints and resume without a GPU",
+    )
     .option("--plain", "print log lines instead of a progress bar")
     .action(async (file: string, flags: TrainFlags) => {
       try {
@@ -51,12 +54,16 @@ export function register(program: Command): void {
 function integerFlag(value: string | undefined, flag: string, min: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw new UserError(`${flag} must be an integer >= ${min}, got '${value}'`, EXIT.usage);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min)
+    throw new UserError(`${flag} must be an integer >= ${min}, got '${value}'`, EXIT.usage);
   return n;
 }
 
 /** The train block and model the flags select, with --steps/--seed applied. */
-async function selectTraining(file: string, flags: TrainFlags): Promise<{ train: TrainSpec; model: ModelSpec }> {
+async function selectTraining(
+  file: string,
+  flags: TrainFlags,
+): Promise<{ train: TrainSpec; model: ModelSpec }> {
   const api = await import("../compiler/frontend.js");
   const result = api.loadProgram([file]);
   const text = api.formatDiagnostics(result);
@@ -66,11 +73,16 @@ async function selectTraining(file: string, flags: TrainFlags): Promise<{ train:
   let train: TrainSpec | undefined;
   if (flags.train !== undefined) {
     train = trains.get(flags.train);
-    if (!train) throw new UserError(`${file} has no train block '${flags.train}'${trains.size ? ` (it has: ${[...trains.keys()].join(", ")})` : ""}`);
+    if (!train)
+      throw new UserError(
+        `${file} has no train block '${flags.train}'${trains.size ? ` (it has: ${[...trains.keys()].join(", ")})` : ""}`,
+      );
   } else if (trains.size === 1) {
     train = [...trains.values()][0];
   } else if (trains.size > 1 && flags.model === undefined) {
-    throw new UserError(`${file} has several train blocks (${[...trains.keys()].join(", ")}); pick one with --train`);
+    throw new UserError(
+      `${file} has several train blocks (${[...trains.keys()].join(", ")}); pick one with --train`,
+    );
   }
   const model = api.findModel(result, flags.model ?? train?.model);
   if (!train) {
@@ -82,36 +94,61 @@ async function selectTraining(file: string, flags: TrainFlags): Promise<{ train:
   const seed = integerFlag(flags.seed, "--seed", 0);
   if (steps !== undefined) train.steps = steps;
   if (seed !== undefined) train.seed = seed;
-  if (train.seq > model.context) throw new UserError(`seq ${train.seq} exceeds model ${model.name}'s context ${model.context}`);
+  if (train.seq > model.context)
+    throw new UserError(`seq ${train.seq} exceeds model ${model.name}'s context ${model.context}`);
   return { train, model };
 }
 
 /** Settings that must not change across a resume, or the continued run is not the same run. */
-function resumeMismatches(saved: CheckpointInfo, train: TrainSpec, engine: string, dataSource: string): string[] {
+function resumeMismatches(
+  saved: CheckpointInfo,
+  train: TrainSpec,
+  engine: string,
+  dataSource: string,
+): string[] {
   const differences: string[] = [];
   const compare = (what: string, was: unknown, now: unknown) => {
-    if (JSON.stringify(was) !== JSON.stringify(now)) differences.push(`${what}: ${JSON.stringify(was)} in the checkpoint, ${JSON.stringify(now)} now`);
+    if (JSON.stringify(was) !== JSON.stringify(now))
+      differences.push(`${what}: ${JSON.stringify(was)} in the checkpoint, ${JSON.stringify(now)} now`);
   };
   compare("model", saved.model.name, train.model);
   compare("engine", saved.engine, engine);
   compare("data", saved.data.source, dataSource);
   compare("tokenizer", saved.tokenizer, train.tokenizer);
-  for (const key of ["batch", "seq", "seed", "optimizer", "schedule"] as const) compare(key, saved.train[key], train[key]);
+  for (const key of ["batch", "seq", "seed", "optimizer", "schedule"] as const)
+    compare(key, saved.train[key], train[key]);
   return differences;
 }
 
-async function createEngine(model: ModelSpec, train: TrainSpec, cpuBigram: boolean, vocab: number): Promise<{ engine: StepEngine; shapes: Map<string, number[]>; kind: string }> {
+async function createEngine(
+  model: ModelSpec,
+  train: TrainSpec,
+  cpuBigram: boolean,
+  vocab: number,
+): Promise<{ engine: StepEngine; shapes: Map<string, number[]>; kind: string }> {
   if (cpuBigram) {
     const { CpuBigramEngine, bigramShapes } = await import("../runtime/train/cpu-bigram.js");
-    if (vocab > 4096) throw new UserError(`--cpu-bigram needs a small vocabulary (the bytes tokenizer); ${train.tokenizer} has ${vocab} tokens`);
-    return { engine: new CpuBigramEngine(vocab, train.optimizer, train.seed), shapes: bigramShapes(vocab), kind: "cpu-bigram" };
+    if (vocab > 4096)
+      throw new UserError(
+        `--cpu-bigram needs a small vocabulary (the bytes tokenizer); ${train.tokenizer} has ${vocab} tokens`,
+      );
+    return {
+      engine: new CpuBigramEngine(vocab, train.optimizer, train.seed),
+      shapes: bigramShapes(vocab),
+      kind: "cpu-bigram",
+    };
   }
   let gpu: import("../runtime/train/engine.js").GpuEngineModule;
   try {
     gpu = (await import(GPU_ENGINE_MODULE)) as typeof gpu;
   } catch (err) {
-    if ((err as { code?: string }).code === "ERR_MODULE_NOT_FOUND" && String((err as Error).message).includes("gpu-engine")) {
-      throw new UserError("GPU training is not available yet in this build (runtime/train/gpu-engine is missing); `--cpu-bigram` exercises the data, checkpoint and resume pipeline on the CPU");
+    if (
+      (err as { code?: string }).code === "ERR_MODULE_NOT_FOUND" &&
+      String((err as Error).message).includes("gpu-engine")
+    ) {
+      throw new UserError(
+        "GPU training is not available yet in this build (runtime/train/gpu-engine is missing); `--cpu-bigram` exercises the data, checkpoint and resume pipeline on the CPU",
+      );
     }
     throw err;
   }
@@ -134,7 +171,9 @@ async function trainCommand(file: string, flags: TrainFlags): Promise<number> {
     if (!resumeFrom) throw new UserError(`--resume: no checkpoint in ${where}`);
     if (flags.out === undefined) runDir = existsSync(join(where, "state.json")) ? dirname(resumeFrom) : where;
   } else if (listCheckpoints(runDir).length > 0) {
-    throw new UserError(`${runDir} already holds checkpoints; continue it with --resume, or choose another --out`);
+    throw new UserError(
+      `${runDir} already holds checkpoints; continue it with --resume, or choose another --out`,
+    );
   }
 
   const { lockRun, RunLockedError } = await import("../runtime/train/run-lock.js");
@@ -152,7 +191,14 @@ async function trainCommand(file: string, flags: TrainFlags): Promise<number> {
   }
 }
 
-async function trainInRunDir(file: string, flags: TrainFlags, train: TrainSpec, model: ModelSpec, runDir: string, resumeFrom: string | undefined): Promise<number> {
+async function trainInRunDir(
+  file: string,
+  flags: TrainFlags,
+  train: TrainSpec,
+  model: ModelSpec,
+  runDir: string,
+  resumeFrom: string | undefined,
+): Promise<number> {
   const { readCheckpointInfo } = await import("../runtime/checkpoint.js");
   const { prepareTrainingData } = await import("../runtime/train/data-setup.js");
   const { MetricsLog } = await import("../runtime/metrics.js");
@@ -163,15 +209,25 @@ async function trainInRunDir(file: string, flags: TrainFlags, train: TrainSpec, 
 
   const data = await prepareTrainingData(train, dirname(file));
   if (!flags.cpuBigram && model.vocab < data.tokenizer.vocabSize) {
-    throw new UserError(`model ${model.name} has vocab ${model.vocab}, fewer than the ${data.tokenizer.vocabSize} tokens of the ${train.tokenizer} tokenizer`);
+    throw new UserError(
+      `model ${model.name} has vocab ${model.vocab}, fewer than the ${data.tokenizer.vocabSize} tokens of the ${train.tokenizer} tokenizer`,
+    );
   }
   if (resumeFrom) {
     const saved = readCheckpointInfo(resumeFrom);
     const mismatches = resumeMismatches(saved, train, engineKind, data.source);
-    if (mismatches.length > 0) throw new UserError(`cannot resume ${resumeFrom} with different settings:\n  ${mismatches.join("\n  ")}`);
+    if (mismatches.length > 0)
+      throw new UserError(
+        `cannot resume ${resumeFrom} with different settings:\n  ${mismatches.join("\n  ")}`,
+      );
   }
 
-  const { engine, shapes } = await createEngine(model, train, flags.cpuBigram === true, data.tokenizer.vocabSize);
+  const { engine, shapes } = await createEngine(
+    model,
+    train,
+    flags.cpuBigram === true,
+    data.tokenizer.vocabSize,
+  );
   const progress = createProgress(process.stderr, { plain: flags.plain });
   const metrics = new MetricsLog(join(runDir, "metrics.jsonl"));
   const controller = new AbortController();
@@ -206,7 +262,13 @@ async function trainInRunDir(file: string, flags: TrainFlags, train: TrainSpec, 
       validation: data.validation,
       runDir,
       shapes,
-      checkpointInfo: { model, train, tokenizer: train.tokenizer, engine: engineKind, data: { source: data.source, seed: train.seed } },
+      checkpointInfo: {
+        model,
+        train,
+        tokenizer: train.tokenizer,
+        engine: engineKind,
+        data: { source: data.source, seed: train.seed },
+      },
       startStep: restored?.step ?? 0,
       resumedFrom: restored?.checkpoint,
       metrics,
@@ -215,7 +277,9 @@ async function trainInRunDir(file: string, flags: TrainFlags, train: TrainSpec, 
     });
     const loss = result.lastLoss === undefined ? "" : ` · loss ${result.lastLoss.toFixed(4)}`;
     const val = result.lastValLoss === undefined ? "" : ` · val_loss ${result.lastValLoss.toFixed(4)}`;
-    process.stderr.write(`${result.outcome === "finished" ? "finished" : "interrupted"} at step ${result.step}${loss}${val} · checkpoint ${result.checkpoint}\n`);
+    process.stderr.write(
+      `${result.outcome === "finished" ? "finished" : "interrupted"} at step ${result.step}${loss}${val} · checkpoint ${result.checkpoint}\n`,
+    );
     return result.outcome === "finished" ? EXIT.ok : EXIT_INTERRUPTED;
   } catch (err) {
     if (err instanceof TrainingDivergedError) throw new UserError(err.message);

@@ -3,7 +3,19 @@
 // is assembled in a hidden temporary directory and renamed into place, so a crash at any moment
 // leaves either the complete checkpoint or none; <run>/latest names the newest one.
 
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
@@ -115,7 +127,11 @@ function pathBase(path: string): string {
   return path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
 }
 
-function tensorsOf(arrays: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMap<string, readonly number[]>, prefix: string): Map<string, Tensor> {
+function tensorsOf(
+  arrays: ReadonlyMap<string, Float32Array>,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  prefix: string,
+): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   for (const [name, data] of arrays) {
     const shape = shapes.get(name);
@@ -129,7 +145,12 @@ function tensorsOf(arrays: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMa
  * Saves a checkpoint of `state` in runDir and points `latest` at it. Returns its directory.
  * `shapes` gives each parameter's shape (moments share their parameter's shape).
  */
-export function saveCheckpoint(runDir: string, state: TrainingState, shapes: ReadonlyMap<string, readonly number[]>, info: Omit<CheckpointInfo, "format" | "formatVersion" | "archcVersion" | "step" | "savedAt">): string {
+export function saveCheckpoint(
+  runDir: string,
+  state: TrainingState,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  info: Omit<CheckpointInfo, "format" | "formatVersion" | "archcVersion" | "step" | "savedAt">,
+): string {
   mkdirSync(runDir, { recursive: true });
   const name = checkpointDirName(state.step);
   const finalDir = join(runDir, name);
@@ -138,10 +159,27 @@ export function saveCheckpoint(runDir: string, state: TrainingState, shapes: Rea
   mkdirSync(partialDir);
   try {
     const stepText = String(state.step);
-    writeSafetensors(join(partialDir, MODEL_FILE), tensorsOf(state.params, shapes, ""), { format: "archc", model: info.model.name, step: stepText }, { fsync: true });
+    writeSafetensors(
+      join(partialDir, MODEL_FILE),
+      tensorsOf(state.params, shapes, ""),
+      { format: "archc", model: info.model.name, step: stepText },
+      { fsync: true },
+    );
     const moments = new Map([...tensorsOf(state.m, shapes, "m."), ...tensorsOf(state.v, shapes, "v.")]);
-    writeSafetensors(join(partialDir, OPTIMIZER_FILE), moments, { format: "archc", optimizer: "adamw", step: stepText }, { fsync: true });
-    const full: CheckpointInfo = { format: "archc-checkpoint", formatVersion: 1, archcVersion: archcVersion(), step: state.step, savedAt: new Date().toISOString(), ...info };
+    writeSafetensors(
+      join(partialDir, OPTIMIZER_FILE),
+      moments,
+      { format: "archc", optimizer: "adamw", step: stepText },
+      { fsync: true },
+    );
+    const full: CheckpointInfo = {
+      format: "archc-checkpoint",
+      formatVersion: 1,
+      archcVersion: archcVersion(),
+      step: state.step,
+      savedAt: new Date().toISOString(),
+      ...info,
+    };
     writeFileDurably(join(partialDir, STATE_FILE), JSON.stringify(full, stripSpans, 2) + "\n");
     fsyncPath(partialDir);
     if (existsSync(finalDir)) {
@@ -209,7 +247,10 @@ export function readCheckpointInfo(dir: string): CheckpointInfo {
   if (!existsSync(statePath)) throw new Error(`${dir} is not a checkpoint (no ${STATE_FILE})`);
   const info = JSON.parse(readFileSync(statePath, "utf8")) as CheckpointInfo;
   if (info.format !== "archc-checkpoint") throw new Error(`${statePath}: not an archc checkpoint`);
-  if (info.formatVersion !== 1) throw new Error(`${statePath}: checkpoint format version ${info.formatVersion} is not supported (this archc reads 1)`);
+  if (info.formatVersion !== 1)
+    throw new Error(
+      `${statePath}: checkpoint format version ${info.formatVersion} is not supported (this archc reads 1)`,
+    );
   return info;
 }
 
@@ -224,7 +265,8 @@ export function loadCheckpoint(dir: string, options: { optimizer: boolean }): Lo
     loaded.m = float32Map(moments, "m.", OPTIMIZER_FILE);
     loaded.v = float32Map(moments, "v.", OPTIMIZER_FILE);
     for (const name of params.keys()) {
-      if (!loaded.m.has(name) || !loaded.v.has(name)) throw new Error(`${dir}: optimizer state lacks moments for "${name}"`);
+      if (!loaded.m.has(name) || !loaded.v.has(name))
+        throw new Error(`${dir}: optimizer state lacks moments for "${name}"`);
     }
   }
   return loaded;

@@ -44,7 +44,10 @@ export class MetricsLog {
 
   private append(record: Record<string, unknown>): void {
     // JSON has no NaN or Infinity; a diverged loss is recorded as a string rather than as null
-    appendFileSync(this.path, JSON.stringify(record, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v)) + "\n");
+    appendFileSync(
+      this.path,
+      JSON.stringify(record, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v)) + "\n",
+    );
   }
 }
 

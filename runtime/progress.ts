@@ -26,7 +26,11 @@ export function formatDuration(seconds: number): string {
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const rest = s % 60;
-  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m${String(rest).padStart(2, "0")}s` : `${rest}s`;
+  return h > 0
+    ? `${h}h${String(m).padStart(2, "0")}m`
+    : m > 0
+      ? `${m}m${String(rest).padStart(2, "0")}s`
+      : `${rest}s`;
 }
 
 function formatLoss(loss: number | undefined): string {
@@ -54,7 +58,9 @@ class PlainProgress implements Progress {
     this.startStep = startStep;
     this.startTime = performance.now();
     this.lastLine = this.startTime;
-    this.out.write(startStep > 0 ? `resuming at step ${startStep}/${totalSteps}\n` : `training for ${totalSteps} steps\n`);
+    this.out.write(
+      startStep > 0 ? `resuming at step ${startStep}/${totalSteps}\n` : `training for ${totalSteps} steps\n`,
+    );
   }
 
   tick(step: number): void {
@@ -68,7 +74,9 @@ class PlainProgress implements Progress {
     const done = step - this.startStep;
     const eta = done > 0 ? (elapsed / done) * (this.total - step) : NaN;
     const lr = report.lr === undefined ? "" : ` | lr ${report.lr.toExponential(2)}`;
-    this.out.write(`step ${step}/${this.total} | loss ${formatLoss(report.loss)}${lr} | ${formatRate(report.tokensPerSecond)} tok/s | ${formatDuration(elapsed)} elapsed | ETA ${formatDuration(eta)}\n`);
+    this.out.write(
+      `step ${step}/${this.total} | loss ${formatLoss(report.loss)}${lr} | ${formatRate(report.tokensPerSecond)} tok/s | ${formatDuration(elapsed)} elapsed | ETA ${formatDuration(eta)}\n`,
+    );
   }
 
   note(message: string): void {
@@ -86,7 +94,8 @@ class BarProgress implements Progress {
     this.bars = new cliProgress.MultiBar(
       {
         stream,
-        format: "step {value}/{total} [{bar}] loss {loss} | {rate} tok/s | {duration_formatted} | ETA {eta_formatted}",
+        format:
+          "step {value}/{total} [{bar}] loss {loss} | {rate} tok/s | {duration_formatted} | ETA {eta_formatted}",
         hideCursor: true,
         clearOnComplete: false,
         etaBuffer: 50,
@@ -118,7 +127,10 @@ class BarProgress implements Progress {
 }
 
 /** A bar when `stream` is a terminal (unless plain is forced), log lines otherwise. */
-export function createProgress(stream: NodeJS.WriteStream = process.stderr, options: { plain?: boolean } = {}): Progress {
+export function createProgress(
+  stream: NodeJS.WriteStream = process.stderr,
+  options: { plain?: boolean } = {},
+): Progress {
   return stream.isTTY && !options.plain ? new BarProgress(stream) : new PlainProgress(stream);
 }
 

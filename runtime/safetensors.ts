@@ -4,9 +4,18 @@
 
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from "node:fs";
 
-export type SafetensorsDType = "F64" | "F32" | "I32" | "U8" | "I64" | "F16" | "BF16" | "U16" | "I16" | "I8" | "BOOL";
+export type SafetensorsDType =
+  "F64" | "F32" | "I32" | "U8" | "I64" | "F16" | "BF16" | "U16" | "I16" | "I8" | "BOOL";
 
-export type TensorData = Float64Array | Float32Array | Int32Array | Uint8Array | Uint16Array | Int16Array | Int8Array | BigInt64Array;
+export type TensorData =
+  | Float64Array
+  | Float32Array
+  | Int32Array
+  | Uint8Array
+  | Uint16Array
+  | Int16Array
+  | Int8Array
+  | BigInt64Array;
 
 export interface Tensor {
   dtype: SafetensorsDType;
@@ -20,7 +29,17 @@ export interface SafetensorsFile {
 }
 
 const BYTES_PER_ELEMENT: Record<SafetensorsDType, number> = {
-  F64: 8, F32: 4, I32: 4, U8: 1, I64: 8, F16: 2, BF16: 2, U16: 2, I16: 2, I8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  I32: 4,
+  U8: 1,
+  I64: 8,
+  F16: 2,
+  BF16: 2,
+  U16: 2,
+  I16: 2,
+  I8: 1,
+  BOOL: 1,
 };
 
 /** Typed arrays for dtypes JS has; half floats are carried as their raw 16-bit patterns. */
@@ -28,14 +47,25 @@ function viewAs(dtype: SafetensorsDType, bytes: Uint8Array): TensorData {
   const { buffer, byteOffset, byteLength } = bytes;
   const n = byteLength / BYTES_PER_ELEMENT[dtype];
   switch (dtype) {
-    case "F64": return new Float64Array(buffer, byteOffset, n);
-    case "F32": return new Float32Array(buffer, byteOffset, n);
-    case "I32": return new Int32Array(buffer, byteOffset, n);
-    case "I64": return new BigInt64Array(buffer, byteOffset, n);
-    case "F16": case "BF16": case "U16": return new Uint16Array(buffer, byteOffset, n);
-    case "I16": return new Int16Array(buffer, byteOffset, n);
-    case "I8": return new Int8Array(buffer, byteOffset, n);
-    case "U8": case "BOOL": return new Uint8Array(buffer, byteOffset, n);
+    case "F64":
+      return new Float64Array(buffer, byteOffset, n);
+    case "F32":
+      return new Float32Array(buffer, byteOffset, n);
+    case "I32":
+      return new Int32Array(buffer, byteOffset, n);
+    case "I64":
+      return new BigInt64Array(buffer, byteOffset, n);
+    case "F16":
+    case "BF16":
+    case "U16":
+      return new Uint16Array(buffer, byteOffset, n);
+    case "I16":
+      return new Int16Array(buffer, byteOffset, n);
+    case "I8":
+      return new Int8Array(buffer, byteOffset, n);
+    case "U8":
+    case "BOOL":
+      return new Uint8Array(buffer, byteOffset, n);
   }
 }
 
@@ -44,11 +74,15 @@ function elementCount(shape: readonly number[]): number {
 }
 
 function assertLittleEndianHost(): void {
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error("safetensors I/O assumes a little-endian host");
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1)
+    throw new Error("safetensors I/O assumes a little-endian host");
 }
 
 /** The header bytes, space-padded so the data section starts 8-byte aligned. */
-function encodeHeader(tensors: ReadonlyMap<string, Tensor>, metadata: Record<string, string>): { header: Uint8Array; dataBytes: number } {
+function encodeHeader(
+  tensors: ReadonlyMap<string, Tensor>,
+  metadata: Record<string, string>,
+): { header: Uint8Array; dataBytes: number } {
   const json: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) json.__metadata__ = metadata;
   let offset = 0;
@@ -56,7 +90,9 @@ function encodeHeader(tensors: ReadonlyMap<string, Tensor>, metadata: Record<str
     if (name === "__metadata__") throw new Error(`"__metadata__" cannot name a tensor`);
     const expected = elementCount(tensor.shape) * BYTES_PER_ELEMENT[tensor.dtype];
     if (tensor.data.byteLength !== expected) {
-      throw new Error(`tensor "${name}": ${tensor.data.byteLength} bytes of data for ${tensor.dtype}[${tensor.shape.join(",")}] (needs ${expected})`);
+      throw new Error(
+        `tensor "${name}": ${tensor.data.byteLength} bytes of data for ${tensor.dtype}[${tensor.shape.join(",")}] (needs ${expected})`,
+      );
     }
     json[name] = { dtype: tensor.dtype, shape: tensor.shape, data_offsets: [offset, offset + expected] };
     offset += expected;
@@ -71,7 +107,12 @@ function encodeHeader(tensors: ReadonlyMap<string, Tensor>, metadata: Record<str
  * whole file in one buffer (a model's parameters can be most of the machine's memory).
  * Throws before writing anything if any tensor's data does not match its shape.
  */
-export function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tensor>, metadata: Record<string, string> = {}, options: { fsync?: boolean } = {}): void {
+export function writeSafetensors(
+  path: string,
+  tensors: ReadonlyMap<string, Tensor>,
+  metadata: Record<string, string> = {},
+  options: { fsync?: boolean } = {},
+): void {
   assertLittleEndianHost();
   const { header } = encodeHeader(tensors, metadata);
   const length = new Uint8Array(8);
@@ -80,7 +121,8 @@ export function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tens
   try {
     writeAll(fd, length);
     writeAll(fd, header);
-    for (const tensor of tensors.values()) writeAll(fd, new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength));
+    for (const tensor of tensors.values())
+      writeAll(fd, new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength));
     if (options.fsync) fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -96,8 +138,12 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
   assertLittleEndianHost();
   if (bytes.byteLength < 8) throw new Error("not a safetensors file: shorter than its 8-byte header length");
   const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (8 + headerLength > bytes.byteLength) throw new Error(`not a safetensors file: header length ${headerLength} exceeds the file`);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, unknown>;
+  if (8 + headerLength > bytes.byteLength)
+    throw new Error(`not a safetensors file: header length ${headerLength} exceeds the file`);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<
+    string,
+    unknown
+  >;
   const dataStart = 8 + headerLength;
   const dataLength = bytes.byteLength - dataStart;
   const tensors = new Map<string, Tensor>();
@@ -107,11 +153,19 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
       metadata = entry as Record<string, string>;
       continue;
     }
-    const { dtype, shape, data_offsets } = entry as { dtype: SafetensorsDType; shape: number[]; data_offsets: [number, number] };
+    const { dtype, shape, data_offsets } = entry as {
+      dtype: SafetensorsDType;
+      shape: number[];
+      data_offsets: [number, number];
+    };
     if (!(dtype in BYTES_PER_ELEMENT)) throw new Error(`tensor "${name}": unknown dtype ${dtype}`);
     const [begin, end] = data_offsets;
-    if (!(begin >= 0 && end >= begin && end <= dataLength)) throw new Error(`tensor "${name}": data_offsets [${begin}, ${end}] outside the ${dataLength}-byte data section`);
-    if (end - begin !== elementCount(shape) * BYTES_PER_ELEMENT[dtype]) throw new Error(`tensor "${name}": ${end - begin} bytes for ${dtype}[${shape.join(",")}]`);
+    if (!(begin >= 0 && end >= begin && end <= dataLength))
+      throw new Error(
+        `tensor "${name}": data_offsets [${begin}, ${end}] outside the ${dataLength}-byte data section`,
+      );
+    if (end - begin !== elementCount(shape) * BYTES_PER_ELEMENT[dtype])
+      throw new Error(`tensor "${name}": ${end - begin} bytes for ${dtype}[${shape.join(",")}]`);
     // a copy (Buffer#slice would share): aligned for the typed array, independent of the file
     const own = new Uint8Array(end - begin);
     own.set(bytes.subarray(dataStart + begin, dataStart + end));
@@ -125,7 +179,11 @@ export function readSafetensors(path: string): SafetensorsFile {
 }
 
 /** Float32 tensors as plain arrays by name: how parameters and optimizer moments travel. */
-export function float32Tensors(arrays: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMap<string, readonly number[]>, prefix = ""): Map<string, Tensor> {
+export function float32Tensors(
+  arrays: ReadonlyMap<string, Float32Array>,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  prefix = "",
+): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   for (const [name, data] of arrays) {
     const shape = shapes.get(name) ?? [data.length];

@@ -3,12 +3,24 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { listCheckpoints, loadCheckpoint, resolveCheckpoint, saveCheckpoint, type TrainingState } from "../runtime/checkpoint.js";
+import {
+  listCheckpoints,
+  loadCheckpoint,
+  resolveCheckpoint,
+  saveCheckpoint,
+  type TrainingState,
+} from "../runtime/checkpoint.js";
 import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
 
 const model = { name: "tiny", vocab: 8, context: 4, dim: 2, fields: {} } as unknown as ModelSpec;
 const train = { name: "t", model: "tiny", steps: 10, seed: 1 } as unknown as TrainSpec;
-const info = { model, train, tokenizer: "bytes", engine: "test", data: { source: "memory", seed: 1, nextStep: 0 } };
+const info = {
+  model,
+  train,
+  tokenizer: "bytes",
+  engine: "test",
+  data: { source: "memory", seed: 1, nextStep: 0 },
+};
 
 const shapes = new Map<string, number[]>([
   ["embed.weight", [8, 2]],
@@ -16,7 +28,13 @@ const shapes = new Map<string, number[]>([
 ]);
 
 function state(step: number, scale: number): TrainingState {
-  const fill = (offset: number) => new Map([...shapes].map(([name, shape]) => [name, Float32Array.from({ length: shape[0] * shape[1] }, (_, i) => scale * (i + offset) + 0.1)]));
+  const fill = (offset: number) =>
+    new Map(
+      [...shapes].map(([name, shape]) => [
+        name,
+        Float32Array.from({ length: shape[0] * shape[1] }, (_, i) => scale * (i + offset) + 0.1),
+      ]),
+    );
   return { step, params: fill(0), m: fill(100), v: fill(200) };
 }
 
@@ -56,10 +74,18 @@ describe("checkpoints", () => {
     for (const [name, shape] of shapes) {
       expect(model.tensors[name].shape).toEqual(shape);
       expect(model.tensors[name].dtype).toBe("F32");
-      expect(model.tensors[name].sum).toBeCloseTo(Array.from(written.params.get(name)!).reduce((a, b) => a + b, 0), 5);
+      expect(model.tensors[name].sum).toBeCloseTo(
+        Array.from(written.params.get(name)!).reduce((a, b) => a + b, 0),
+        5,
+      );
       expect(model.tensors[name].first).toEqual(Array.from(written.params.get(name)!.subarray(0, 4)));
     }
-    expect(Object.keys(seen[files[1]].tensors).sort()).toEqual(["m.embed.weight", "m.layers.0.attn.wq", "v.embed.weight", "v.layers.0.attn.wq"]);
+    expect(Object.keys(seen[files[1]].tensors).sort()).toEqual([
+      "m.embed.weight",
+      "m.layers.0.attn.wq",
+      "v.embed.weight",
+      "v.layers.0.attn.wq",
+    ]);
   });
 
   it("never shows a partial checkpoint: a failed save leaves the previous one as latest", () => {
@@ -79,7 +105,9 @@ describe("checkpoints", () => {
     saveCheckpoint(run, state(7, 1), shapes, info);
     saveCheckpoint(run, state(7, 3), shapes, info);
     expect(readdirSync(run).sort()).toEqual(["ckpt-7", "latest"]);
-    expect(loadCheckpoint(join(run, "ckpt-7"), { optimizer: false }).params.get("embed.weight")).toEqual(state(7, 3).params.get("embed.weight"));
+    expect(loadCheckpoint(join(run, "ckpt-7"), { optimizer: false }).params.get("embed.weight")).toEqual(
+      state(7, 3).params.get("embed.weight"),
+    );
   });
 
   it("resolves nothing for a directory without checkpoints", () => {

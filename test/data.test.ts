@@ -15,7 +15,9 @@ function memoryDocuments(texts: string[]): DocumentSource {
 
 describe("Brown text", () => {
   it("drops tags and spaces punctuation like running text", () => {
-    const tokens = "``/`` Only/rb a/at handful/nn ''/'' ,/, the/at jury/nn said/vbd (/( 1/2/cd )/) ./.".split(" ");
+    const tokens = "``/`` Only/rb a/at handful/nn ''/'' ,/, the/at jury/nn said/vbd (/( 1/2/cd )/) ./.".split(
+      " ",
+    );
     expect(joinSentence(tokens)).toBe('"Only a handful", the jury said (1/2).');
   });
 

@@ -33,7 +33,10 @@ describe("safetensors", () => {
 
   it("writes the layout the format specifies: u64 length, padded JSON, data at 8-byte alignment", () => {
     const path = join(mkdtempSync(join(tmpdir(), "archc-st-")), "t.safetensors");
-    writeSafetensors(path, new Map([["x", { dtype: "F32", shape: [2], data: Float32Array.from([1, 2]) } as Tensor]]));
+    writeSafetensors(
+      path,
+      new Map([["x", { dtype: "F32", shape: [2], data: Float32Array.from([1, 2]) } as Tensor]]),
+    );
     const bytes = readFileSync(path);
     const n = Number(bytes.readBigUInt64LE(0));
     expect((8 + n) % 8).toBe(0);
@@ -62,7 +65,9 @@ describe("safetensors", () => {
     const path = join(dir, "t.safetensors");
     const tensors = sampleTensors();
     writeSafetensors(path, tensors, { model: "tiny" });
-    const printed = execFileSync("python3", [join(__dirname, "tools", "read_safetensors.py"), path], { encoding: "utf8" });
+    const printed = execFileSync("python3", [join(__dirname, "tools", "read_safetensors.py"), path], {
+      encoding: "utf8",
+    });
     const seen = JSON.parse(printed)[path];
     expect(seen.metadata).toEqual({ model: "tiny" });
     expect(Object.keys(seen.tensors)).toEqual([...tensors.keys()]);
@@ -72,11 +77,23 @@ describe("safetensors", () => {
       expect(py.shape).toEqual(t.shape);
       expect(py.dtype).toBe(t.dtype);
       expect(py.count).toBe(values.length);
-      expect(py.sum).toBeCloseTo(values.reduce((s, v) => s + v, 0), 12);
+      expect(py.sum).toBeCloseTo(
+        values.reduce((s, v) => s + v, 0),
+        12,
+      );
       expect(py.first).toEqual(values.slice(0, 4));
     }
     // and a file that is not what it claims is caught by the reader, not waved through
-    writeFileSync(join(dir, "short.safetensors"), readFileSync(path).subarray(0, readFileSync(path).length - 4));
-    expect(() => execFileSync("python3", [join(__dirname, "tools", "read_safetensors.py"), join(dir, "short.safetensors")], { stdio: "pipe" })).toThrow();
+    writeFileSync(
+      join(dir, "short.safetensors"),
+      readFileSync(path).subarray(0, readFileSync(path).length - 4),
+    );
+    expect(() =>
+      execFileSync(
+        "python3",
+        [join(__dirname, "tools", "read_safetensors.py"), join(dir, "short.safetensors")],
+        { stdio: "pipe" },
+      ),
+    ).toThrow();
   });
 });

@@ -20,8 +20,12 @@ async function archc(args: string[]): Promise<{ stdout: string; stderr: string; 
   generate.register(program);
   let stdout = "";
   let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  const out = vi
+    .spyOn(process.stdout, "write")
+    .mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = vi
+    .spyOn(process.stderr, "write")
+    .mockImplementation((chunk) => ((stderr += String(chunk)), true));
   const before = process.exitCode;
   process.exitCode = undefined;
   try {
@@ -38,7 +42,10 @@ async function archc(args: string[]): Promise<{ stdout: string; stderr: string; 
 function project(): { dir: string; arch: string } {
   const dir = mkdtempSync(join(tmpdir(), "archc-cli-"));
   mkdirSync(join(dir, "corpus"));
-  const sentences = Array.from({ length: 300 }, (_, i) => `Sentence ${i % 17} says the cat sat on mat ${i % 5}.`);
+  const sentences = Array.from(
+    { length: 300 },
+    (_, i) => `Sentence ${i % 17} says the cat sat on mat ${i % 5}.`,
+  );
   writeFileSync(join(dir, "corpus", "a.txt"), sentences.slice(0, 150).join("\n"));
   writeFileSync(join(dir, "corpus", "b.md"), sentences.slice(150).join("\n"));
   const arch = join(dir, "small.arch");
@@ -103,10 +110,28 @@ describe("archc train --cpu-bigram and archc generate", () => {
     for (const [step, loss] of tail) expect(loss).toBe(whole.get(step));
     expect(existsSync(join(run, "ckpt-20"))).toBe(true);
 
-    const greedy = await archc(["generate", run, "--prompt", "the cat", "--tokens", "12", "--temperature", "0"]);
+    const greedy = await archc([
+      "generate",
+      run,
+      "--prompt",
+      "the cat",
+      "--tokens",
+      "12",
+      "--temperature",
+      "0",
+    ]);
     expect(greedy.exitCode).toBe(0);
     expect(greedy.stdout.startsWith("the cat")).toBe(true);
-    const again2 = await archc(["generate", join(run, "ckpt-20"), "--prompt", "the cat", "--tokens", "12", "--temperature", "0"]);
+    const again2 = await archc([
+      "generate",
+      join(run, "ckpt-20"),
+      "--prompt",
+      "the cat",
+      "--tokens",
+      "12",
+      "--temperature",
+      "0",
+    ]);
     expect(again2.stdout).toBe(greedy.stdout);
   });
 
@@ -120,14 +145,39 @@ describe("archc train --cpu-bigram and archc generate", () => {
     const zeros = new Map([...params].map(([name, values]) => [name, new Float32Array(values.length)]));
     const shapes = new Map(graph.params.map((p) => [p.name, p.shape]));
     const run = join(dir, "model-run");
-    saveCheckpoint(run, { step: 0, params, m: zeros, v: zeros }, shapes, { model, train, tokenizer: "bytes", engine: "gpu", data: { source: "corpus", seed: 3, nextStep: 0 } });
+    saveCheckpoint(run, { step: 0, params, m: zeros, v: zeros }, shapes, {
+      model,
+      train,
+      tokenizer: "bytes",
+      engine: "gpu",
+      data: { source: "corpus", seed: 3, nextStep: 0 },
+    });
 
     const tokenizer = bytesTokenizer();
-    const expected = await generate(new KvCacheDecoder(model, params), Array.from(tokenizer.encode("Hi")), { maxTokens: 6, temperature: 0, topK: 0, seed: 0 });
+    const expected = await generate(new KvCacheDecoder(model, params), Array.from(tokenizer.encode("Hi")), {
+      maxTokens: 6,
+      temperature: 0,
+      topK: 0,
+      seed: 0,
+    });
     const greedy = await archc(["generate", run, "--prompt", "Hi", "--tokens", "6", "--temperature", "0"]);
     expect(greedy.exitCode).toBe(0);
     expect(greedy.stdout).toBe("Hi" + tokenizer.decode(expected) + "\n");
-    const sampled = (seed: string) => archc(["generate", run, "--prompt", "Hi", "--tokens", "20", "--top-k", "0", "--temperature", "1", "--seed", seed]);
+    const sampled = (seed: string) =>
+      archc([
+        "generate",
+        run,
+        "--prompt",
+        "Hi",
+        "--tokens",
+        "20",
+        "--top-k",
+        "0",
+        "--temperature",
+        "1",
+        "--seed",
+        seed,
+      ]);
     expect((await sampled("1")).stdout).toBe((await sampled("1")).stdout);
     expect((await sampled("1")).stdout).not.toBe((await sampled("2")).stdout);
   });
@@ -138,22 +188,31 @@ describe("archc train --cpu-bigram and archc generate", () => {
     await archc(["train", arch, "--cpu-bigram", "--plain", "--out", run, "--steps", "10"]);
     const r = await archc(["train", arch, "--cpu-bigram", "--plain", "--resume", run, "--seed", "4"]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/cannot resume .* with different settings:\n {2}seed: 3 in the checkpoint, 4 now/);
+    expect(r.stderr).toMatch(
+      /cannot resume .* with different settings:\n {2}seed: 3 in the checkpoint, 4 now/,
+    );
   });
 
   it("reports usage errors and missing checkpoints as user errors", async () => {
     const { dir, arch } = project();
-    expect((await archc(["train", arch, "--cpu-bigram", "--steps", "0"])).stderr).toMatch(/--steps must be an integer >= 1/);
-    expect((await archc(["train", arch, "--train", "nope"])).stderr).toMatch(/has no train block 'nope' \(it has: quick\)/);
+    expect((await archc(["train", arch, "--cpu-bigram", "--steps", "0"])).stderr).toMatch(
+      /--steps must be an integer >= 1/,
+    );
+    expect((await archc(["train", arch, "--train", "nope"])).stderr).toMatch(
+      /has no train block 'nope' \(it has: quick\)/,
+    );
     const missing = await archc(["generate", join(dir, "nothing"), "--prompt", "x"]);
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toMatch(/no checkpoint at/);
   });
 
-  it.skipIf(existsSync(join(__dirname, "..", "runtime", "train", "gpu-engine.ts")))("says GPU training is not available rather than faking it", async () => {
-    const { arch } = project();
-    const r = await archc(["train", arch, "--plain", "--out", join(tmpdir(), "archc-never")]);
-    expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/GPU training is not available yet/);
-  });
+  it.skipIf(existsSync(join(__dirname, "..", "runtime", "train", "gpu-engine.ts")))(
+    "says GPU training is not available rather than faking it",
+    async () => {
+      const { arch } = project();
+      const r = await archc(["train", arch, "--plain", "--out", join(tmpdir(), "archc-never")]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/GPU training is not available yet/);
+    },
+  );
 });

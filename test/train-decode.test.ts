@@ -11,7 +11,8 @@ import { ReferenceDecoder } from "../runtime/train/reference-decoder.js";
 function randomParams(model: ModelSpec, seed: number): Map<string, Float32Array> {
   const params = initParams(lowerModel(model, { batch: 1, seq: 1 }).params, seed);
   const rng = new Rng(seed, 99);
-  for (const values of params.values()) for (let i = 0; i < values.length; i++) values[i] += (rng.nextFloat() - 0.5) * 0.2;
+  for (const values of params.values())
+    for (let i = 0; i < values.length; i++) values[i] += (rng.nextFloat() - 0.5) * 0.2;
   return params;
 }
 

@@ -20,7 +20,9 @@ describe("progress", () => {
     progress.stop();
     const lines = text().trimEnd().split("\n");
     expect(lines[0]).toBe("training for 100 steps");
-    expect(lines[1]).toMatch(/^step 10\/100 \| loss 3\.1416 \| lr 1\.00e-3 \| 12\.3k tok\/s \| \d+s elapsed \| ETA \d+s$/);
+    expect(lines[1]).toMatch(
+      /^step 10\/100 \| loss 3\.1416 \| lr 1\.00e-3 \| 12\.3k tok\/s \| \d+s elapsed \| ETA \d+s$/,
+    );
     expect(lines[2]).toBe("step 10: val_loss 3.0000");
     expect(lines).toHaveLength(3); // ticks alone print nothing
   });

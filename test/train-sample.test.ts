@@ -7,7 +7,8 @@ const logits = Float32Array.from([0.5, 2.0, -1.0, 1.9, 0.0]);
 
 describe("sampling", () => {
   it("top-k = 1 is argmax, whatever the temperature and seed", () => {
-    for (let seed = 0; seed < 20; seed++) expect(new TokenSampler({ temperature: 1.7, topK: 1 }, seed).next(logits)).toBe(1);
+    for (let seed = 0; seed < 20; seed++)
+      expect(new TokenSampler({ temperature: 1.7, topK: 1 }, seed).next(logits)).toBe(1);
   });
 
   it("temperature 0 is greedy, and a small temperature concentrates on the argmax", () => {
@@ -57,7 +58,12 @@ describe("generation loop", () => {
     const vocab = 4;
     const table = new Float32Array(vocab * vocab);
     for (let i = 0; i < vocab; i++) table[i * vocab + ((i + 1) % vocab)] = 5; // i -> i+1
-    const out = await generate(new BigramDecoder(table, vocab), [2], { maxTokens: 6, temperature: 0, topK: 0, seed: 1 });
+    const out = await generate(new BigramDecoder(table, vocab), [2], {
+      maxTokens: 6,
+      temperature: 0,
+      topK: 0,
+      seed: 1,
+    });
     expect(out).toEqual([3, 0, 1, 2, 3, 0]);
   });
 

@@ -33,7 +33,11 @@ const train: TrainSpec = {
   seed: 11,
 };
 
-function options(runDir: string, engine: StepEngine, overrides: Partial<TrainLoopOptions> = {}): TrainLoopOptions {
+function options(
+  runDir: string,
+  engine: StepEngine,
+  overrides: Partial<TrainLoopOptions> = {},
+): TrainLoopOptions {
   return {
     engine,
     train,
@@ -41,7 +45,13 @@ function options(runDir: string, engine: StepEngine, overrides: Partial<TrainLoo
     validation: validationBatches(stream, train.batch, train.seq, train.evalBatches),
     runDir,
     shapes: bigramShapes(VOCAB),
-    checkpointInfo: { model: { name: "bigram" } as ModelSpec, train, tokenizer: "bytes", engine: "cpu-bigram", data: { source: "memory", seed: train.seed } },
+    checkpointInfo: {
+      model: { name: "bigram" } as ModelSpec,
+      train,
+      tokenizer: "bytes",
+      engine: "cpu-bigram",
+      data: { source: "memory", seed: train.seed },
+    },
     startStep: 0,
     progress: silentProgress(),
     ...overrides,
@@ -82,7 +92,11 @@ describe("training loop", () => {
     expect(records[0].type).toBe("header");
     const steps = records.filter((r) => r.type === "step");
     expect(steps.map((r) => r.step)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    expect(steps[0]).toMatchObject({ lr: expect.any(Number), grad_norm: expect.any(Number), tokens_per_s: expect.any(Number) });
+    expect(steps[0]).toMatchObject({
+      lr: expect.any(Number),
+      grad_norm: expect.any(Number),
+      tokens_per_s: expect.any(Number),
+    });
     expect(records.filter((r) => r.type === "eval").map((r) => r.step)).toEqual([5, 10, 15, 20]);
     expect(resolveCheckpoint(run)).toBe(join(run, "ckpt-20"));
     expect(existsSync(join(run, "ckpt-10"))).toBe(true);
@@ -97,7 +111,9 @@ describe("training loop", () => {
         return engine.step(tokens, targets, lr, readLoss);
       },
     });
-    await runTrainingLoop(options(tempRun(), counting, { train: { ...train, logEvery: 4, checkpointEvery: 6 } }));
+    await runTrainingLoop(
+      options(tempRun(), counting, { train: { ...train, logEvery: 4, checkpointEvery: 6 } }),
+    );
     expect(reads).toEqual([4, 6, 8, 12, 16, 18, 20]);
   });
 
@@ -106,14 +122,18 @@ describe("training loop", () => {
 
     const run = tempRun();
     const controller = new AbortController();
-    const first = await runTrainingLoop(options(run, freshEngine(), { signal: controller.signal, progress: abortAt(10, controller) }));
+    const first = await runTrainingLoop(
+      options(run, freshEngine(), { signal: controller.signal, progress: abortAt(10, controller) }),
+    );
     expect(first.outcome).toBe("interrupted");
     expect(first.step).toBe(10);
 
     const engine = freshEngine();
     const restored = await restoreEngine(engine, run);
     expect(restored.step).toBe(10);
-    const second = await runTrainingLoop(options(run, engine, { startStep: restored.step, resumedFrom: restored.checkpoint }));
+    const second = await runTrainingLoop(
+      options(run, engine, { startStep: restored.step, resumedFrom: restored.checkpoint }),
+    );
     expect(second.step).toBe(20);
 
     const combined = new Map([...first.losses, ...second.losses]);
@@ -124,7 +144,9 @@ describe("training loop", () => {
   it("checkpoints on Ctrl-C between scheduled checkpoints", async () => {
     const run = tempRun();
     const controller = new AbortController();
-    const result = await runTrainingLoop(options(run, freshEngine(), { signal: controller.signal, progress: abortAt(7, controller) }));
+    const result = await runTrainingLoop(
+      options(run, freshEngine(), { signal: controller.signal, progress: abortAt(7, controller) }),
+    );
     expect(result.outcome).toBe("interrupted");
     expect(result.checkpoint).toBe(join(run, "ckpt-7"));
     expect(resolveCheckpoint(run)).toBe(join(run, "ckpt-7"));
@@ -158,7 +180,9 @@ describe("training loop", () => {
         return state;
       },
     });
-    await expect(runTrainingLoop(options(run, poisoned))).rejects.toThrow(/parameter "bigram.table" became non-finite at step 10; no checkpoint was saved/);
+    await expect(runTrainingLoop(options(run, poisoned))).rejects.toThrow(
+      /parameter "bigram.table" became non-finite at step 10; no checkpoint was saved/,
+    );
     expect(resolveCheckpoint(run)).toBeUndefined();
   });
 });

@@ -22,11 +22,20 @@ export function tokenizeCorpus(source: DocumentSource, tokenizer: Tokenizer): Co
   const train = new TokenBuffer(tokenizer.vocabSize);
   const validation = new TokenBuffer(tokenizer.vocabSize);
   for (let i = 0; i < source.names.length; i++) {
-    const target = byDocument && i % VALIDATION_EVERY_NTH_DOCUMENT === VALIDATION_EVERY_NTH_DOCUMENT - 1 ? validation : train;
+    const target =
+      byDocument && i % VALIDATION_EVERY_NTH_DOCUMENT === VALIDATION_EVERY_NTH_DOCUMENT - 1
+        ? validation
+        : train;
     target.append(tokenizer.encode(source.read(i)));
     target.append(tokenizer.documentSeparator);
   }
-  if (byDocument) return { description: source.description, tokenizer: tokenizer.name, train: train.finish(), validation: validation.finish() };
+  if (byDocument)
+    return {
+      description: source.description,
+      tokenizer: tokenizer.name,
+      train: train.finish(),
+      validation: validation.finish(),
+    };
   const all = train.finish();
   const cut = all.length - Math.max(1, Math.floor(all.length * VALIDATION_TAIL_FRACTION));
   return {

@@ -56,7 +56,8 @@ export function textDocuments(path: string): DocumentSource {
   const stat = statSync(path, { throwIfNoEntry: false });
   if (!stat) throw new Error(`training data "${path}" does not exist`);
   const files = stat.isDirectory() ? listTextFiles(path) : [path];
-  if (files.length === 0) throw new Error(`no text files (${[...TEXT_EXTENSIONS].join(", ")}) under "${path}"`);
+  if (files.length === 0)
+    throw new Error(`no text files (${[...TEXT_EXTENSIONS].join(", ")}) under "${path}"`);
   return {
     description: `${path} (${files.length} file${files.length === 1 ? "" : "s"})`,
     names: stat.isDirectory() ? files.map((f) => relative(path, f)) : [path],

@@ -16,7 +16,9 @@ const TRAIN_STREAM = 0x7472;
 
 function checkWindow(stream: TokenArray, seq: number, what: string): void {
   if (stream.length < seq + 1) {
-    throw new Error(`the ${what} split has ${stream.length} tokens, fewer than one sequence of ${seq}+1; use more data or a shorter seq`);
+    throw new Error(
+      `the ${what} split has ${stream.length} tokens, fewer than one sequence of ${seq}+1; use more data or a shorter seq`,
+    );
   }
 }
 
@@ -41,9 +43,13 @@ export class BatchSampler {
   /** The batch for one step: `batch` windows of seq+1 tokens at uniformly random offsets. */
   batchAt(step: number): Batch {
     const rng = new Rng(this.seed, TRAIN_STREAM, step);
-    const out: Batch = { tokens: new Int32Array(this.batch * this.seq), targets: new Int32Array(this.batch * this.seq) };
+    const out: Batch = {
+      tokens: new Int32Array(this.batch * this.seq),
+      targets: new Int32Array(this.batch * this.seq),
+    };
     const starts = this.stream.length - this.seq; // valid window starts: 0 .. length-seq-1
-    for (let row = 0; row < this.batch; row++) fillWindow(this.stream, rng.nextInt(starts), this.seq, row, out);
+    for (let row = 0; row < this.batch; row++)
+      fillWindow(this.stream, rng.nextInt(starts), this.seq, row, out);
     return out;
   }
 }

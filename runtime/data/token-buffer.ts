@@ -28,7 +28,8 @@ export class TokenBuffer {
     this.reserve(this.used + ids.length);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
-      if (!(id >= 0 && id < this.vocabSize)) throw new RangeError(`token id ${id} is outside the vocabulary [0, ${this.vocabSize})`);
+      if (!(id >= 0 && id < this.vocabSize))
+        throw new RangeError(`token id ${id} is outside the vocabulary [0, ${this.vocabSize})`);
       this.data[this.used++] = id;
     }
   }

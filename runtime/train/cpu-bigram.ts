@@ -26,7 +26,13 @@ export function initialBigramTable(vocab: number, seed: number): Float32Array {
 }
 
 /** Mean cross-entropy of the table on tokens/targets; fills `gradient` (dLoss/dTable) when given. */
-export function bigramLoss(table: Float32Array, vocab: number, tokens: Int32Array, targets: Int32Array, gradient?: Float64Array): number {
+export function bigramLoss(
+  table: Float32Array,
+  vocab: number,
+  tokens: Int32Array,
+  targets: Int32Array,
+  gradient?: Float64Array,
+): number {
   const row = new Float64Array(vocab);
   let total = 0;
   for (let i = 0; i < tokens.length; i++) {
@@ -63,7 +69,12 @@ export class CpuBigramEngine implements StepEngine {
     this.decayEverything = new Uint32Array(Math.ceil((vocab * vocab) / 32)).fill(0xffffffff);
   }
 
-  async step(tokens: Int32Array, targets: Int32Array, lr: number, readLoss: boolean): Promise<number | undefined> {
+  async step(
+    tokens: Int32Array,
+    targets: Int32Array,
+    lr: number,
+    readLoss: boolean,
+  ): Promise<number | undefined> {
     const gradient = new Float64Array(this.table.length);
     const loss = bigramLoss(this.table, this.vocab, tokens, targets, gradient);
     this.steps += 1;
@@ -93,7 +104,8 @@ export class CpuBigramEngine implements StepEngine {
     const size = this.vocab * this.vocab;
     const pick = (map: Map<string, Float32Array>, what: string): Float32Array => {
       const data = map.get(BIGRAM_TABLE);
-      if (!data || data.length !== size) throw new Error(`bigram state: ${what} "${BIGRAM_TABLE}" missing or not ${this.vocab}x${this.vocab}`);
+      if (!data || data.length !== size)
+        throw new Error(`bigram state: ${what} "${BIGRAM_TABLE}" missing or not ${this.vocab}x${this.vocab}`);
       return data.slice();
     };
     this.table = pick(state.params, "parameter");

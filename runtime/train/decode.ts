@@ -22,7 +22,11 @@ export interface GenerateOptions extends SamplingOptions {
 }
 
 /** Generates up to maxTokens ids after the prompt; when the context fills, keeps its newest half. */
-export async function generate(decoder: Decoder, prompt: readonly number[], options: GenerateOptions): Promise<number[]> {
+export async function generate(
+  decoder: Decoder,
+  prompt: readonly number[],
+  options: GenerateOptions,
+): Promise<number[]> {
   if (prompt.length === 0) throw new Error("generation needs a prompt of at least one token");
   const sampler = new TokenSampler(options, options.seed);
   let window = prompt.slice(-decoder.context);

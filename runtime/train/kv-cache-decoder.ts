@@ -23,7 +23,8 @@ interface KvCache {
 /** The nodes the logits depend on: the loss (and anything else) is never evaluated. */
 function ancestorsOf(graph: Graph, output: number): Set<number> {
   const needed = new Set<number>([output]);
-  for (let id = output; id >= 0; id--) if (needed.has(id)) for (const input of graph.nodes[id].inputs) needed.add(input);
+  for (let id = output; id >= 0; id--)
+    if (needed.has(id)) for (const input of graph.nodes[id].inputs) needed.add(input);
   return needed;
 }
 
@@ -46,8 +47,12 @@ export class KvCacheDecoder implements Decoder {
       if (node.op !== "param") continue;
       const name = String(node.attrs.name);
       const values = params.get(name);
-      if (!values) throw new Error(`the checkpoint has no parameter "${name}" that model ${model.name} needs`);
-      if (values.length !== node.type.shape.reduce((n, d) => n * d, 1)) throw new Error(`parameter "${name}" has ${values.length} values, model ${model.name} needs shape [${node.type.shape}]`);
+      if (!values)
+        throw new Error(`the checkpoint has no parameter "${name}" that model ${model.name} needs`);
+      if (values.length !== node.type.shape.reduce((n, d) => n * d, 1))
+        throw new Error(
+          `parameter "${name}" has ${values.length} values, model ${model.name} needs shape [${node.type.shape}]`,
+        );
       this.paramTensors.set(node.id, { type: node.type, data: Float64Array.from(values) });
     }
   }
@@ -66,8 +71,10 @@ export class KvCacheDecoder implements Decoder {
   }
 
   private advance(id: number): Logits {
-    if (this.position >= this.context) throw new Error(`position ${this.position} is past the context ${this.context}`);
-    if (!(id >= 0 && id < this.model.vocab)) throw new Error(`token ${id} is outside the vocabulary [0, ${this.model.vocab})`);
+    if (this.position >= this.context)
+      throw new Error(`position ${this.position} is past the context ${this.context}`);
+    if (!(id >= 0 && id < this.model.vocab))
+      throw new Error(`token ${id} is outside the vocabulary [0, ${this.model.vocab})`);
     const values: Tensor[] = [];
     for (const node of this.graph.nodes) {
       if (!this.needed.has(node.id)) continue;
@@ -132,7 +139,10 @@ export class KvCacheDecoder implements Decoder {
     const kvWidth = kvHeads * headDim;
     let cache = this.caches.get(node.id);
     if (!cache) {
-      cache = { keys: new Float64Array(this.context * kvWidth), values: new Float64Array(this.context * kvWidth) };
+      cache = {
+        keys: new Float64Array(this.context * kvWidth),
+        values: new Float64Array(this.context * kvWidth),
+      };
       this.caches.set(node.id, cache);
     }
     cache.keys.set(k.data, this.position * kvWidth);
@@ -147,7 +157,8 @@ export class KvCacheDecoder implements Decoder {
       let max = -Infinity;
       for (let s = 0; s < length; s++) {
         let dot = 0;
-        for (let j = 0; j < headDim; j++) dot += q.data[h * headDim + j] * cache.keys[s * kvWidth + kvBase + j];
+        for (let j = 0; j < headDim; j++)
+          dot += q.data[h * headDim + j] * cache.keys[s * kvWidth + kvBase + j];
         scores[s] = dot * scale;
         max = Math.max(max, scores[s]);
       }
@@ -155,7 +166,8 @@ export class KvCacheDecoder implements Decoder {
       for (let s = 0; s < length; s++) sum += scores[s] = Math.exp(scores[s] - max);
       for (let s = 0; s < length; s++) {
         const weight = scores[s] / sum;
-        for (let j = 0; j < headDim; j++) out.data[h * headDim + j] += weight * cache.values[s * kvWidth + kvBase + j];
+        for (let j = 0; j < headDim; j++)
+          out.data[h * headDim + j] += weight * cache.values[s * kvWidth + kvBase + j];
       }
     }
     return out;

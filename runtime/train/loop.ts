@@ -18,7 +18,9 @@ export class TrainingDivergedError extends Error {
   ) {
     super(
       `${what} became non-finite at step ${step}; ` +
-        (lastGoodCheckpoint ? `the last good checkpoint is ${lastGoodCheckpoint}` : "no checkpoint was saved before it") +
+        (lastGoodCheckpoint
+          ? `the last good checkpoint is ${lastGoodCheckpoint}`
+          : "no checkpoint was saved before it") +
         " (try a lower learning rate, more warmup, or gradient clipping)",
     );
   }
@@ -26,14 +28,20 @@ export class TrainingDivergedError extends Error {
 
 export interface TrainLoopOptions {
   engine: StepEngine;
-  train: Pick<TrainSpec, "steps" | "logEvery" | "evalEvery" | "checkpointEvery" | "optimizer" | "schedule" | "batch" | "seq">;
+  train: Pick<
+    TrainSpec,
+    "steps" | "logEvery" | "evalEvery" | "checkpointEvery" | "optimizer" | "schedule" | "batch" | "seq"
+  >;
   batches: { batchAt(step: number): Batch };
   validation: readonly Batch[];
   runDir: string;
   /** parameter shapes, for the checkpoint files */
   shapes: ReadonlyMap<string, readonly number[]>;
   /** what every checkpoint's state.json records besides the step */
-  checkpointInfo: Omit<CheckpointInfo, "format" | "formatVersion" | "archcVersion" | "step" | "savedAt" | "lastLoss" | "data"> & {
+  checkpointInfo: Omit<
+    CheckpointInfo,
+    "format" | "formatVersion" | "archcVersion" | "step" | "savedAt" | "lastLoss" | "data"
+  > & {
     data: Omit<CheckpointInfo["data"], "nextStep">;
   };
   /** the step to start at: 0, or the step of the checkpoint whose state the engine holds */
@@ -76,12 +84,18 @@ export async function runTrainingLoop(options: TrainLoopOptions): Promise<TrainL
 
   const checkpoint = async (step: number): Promise<void> => {
     const state = await engine.getState();
-    if (state.step !== step) throw new Error(`engine reports ${state.step} steps done, the loop counted ${step}`);
+    if (state.step !== step)
+      throw new Error(`engine reports ${state.step} steps done, the loop counted ${step}`);
     // a loss read a moment ago can be finite while the update after it was not
     for (const [name, values] of state.params) {
-      if (!values.every(Number.isFinite)) throw new TrainingDivergedError(step, `parameter "${name}"`, lastCheckpoint);
+      if (!values.every(Number.isFinite))
+        throw new TrainingDivergedError(step, `parameter "${name}"`, lastCheckpoint);
     }
-    const info = { ...options.checkpointInfo, data: { ...options.checkpointInfo.data, nextStep: step }, lastLoss };
+    const info = {
+      ...options.checkpointInfo,
+      data: { ...options.checkpointInfo.data, nextStep: step },
+      lastLoss,
+    };
     lastCheckpoint = saveCheckpoint(options.runDir, state, options.shapes, info);
     lastSavedStep = step;
     metrics?.event("checkpoint", { step, path: lastCheckpoint });
@@ -113,7 +127,8 @@ export async function runTrainingLoop(options: TrainLoopOptions): Promise<TrainL
       const done = step + 1;
       const lr = learningRate(step, train.optimizer.lr, train.schedule, train.steps);
       // loss is read back on log steps, and before every checkpoint so none is saved unverified
-      const readLoss = isMultiple(done, train.logEvery) || isMultiple(done, train.checkpointEvery) || done === train.steps;
+      const readLoss =
+        isMultiple(done, train.logEvery) || isMultiple(done, train.checkpointEvery) || done === train.steps;
       const batch = options.batches.batchAt(step);
       const loss = await engine.step(batch.tokens, batch.targets, lr, readLoss);
       step = done;
@@ -131,7 +146,14 @@ export async function runTrainingLoop(options: TrainLoopOptions): Promise<TrainL
         windowStart = now;
         windowSteps = 0;
         const gradNorm = engine.lastGradNorm ? await engine.lastGradNorm() : undefined;
-        metrics?.step({ step, loss, lr, ...(gradNorm === undefined ? {} : { grad_norm: gradNorm }), tokens_per_s: tokensPerSecond, elapsed_s: elapsed() });
+        metrics?.step({
+          step,
+          loss,
+          lr,
+          ...(gradNorm === undefined ? {} : { grad_norm: gradNorm }),
+          tokens_per_s: tokensPerSecond,
+          elapsed_s: elapsed(),
+        });
         progress.report(step, { loss, lr, tokensPerSecond });
       }
       if (isMultiple(step, train.evalEvery) || step === train.steps) await evaluate(step);

@@ -35,7 +35,10 @@ export class ReferenceDecoder implements Decoder {
     if (seq > this.context) throw new Error(`sequence of ${seq} tokens exceeds the context ${this.context}`);
     let graph = this.graphs.get(seq);
     if (!graph) this.graphs.set(seq, (graph = lowerModel(this.model, { batch: 1, seq })));
-    const feeds = { tokens: fromInts([1, seq], this.ids), targets: fromInts([1, seq], new Array(seq).fill(0)) };
+    const feeds = {
+      tokens: fromInts([1, seq], this.ids),
+      targets: fromInts([1, seq], new Array(seq).fill(0)),
+    };
     const logits = runOutputs(graph, feeds, this.params).logits;
     const vocab = this.model.vocab;
     return Float64Array.from(logits.data.subarray((seq - 1) * vocab, seq * vocab));

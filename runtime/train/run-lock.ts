@@ -33,7 +33,9 @@ export function lockRun(runDir: string): () => void {
       if ((err as { code?: string }).code !== "EEXIST") throw err;
       const owner = Number.parseInt(readFileSync(path, "utf8"), 10);
       if (Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
-        throw new RunLockedError(`${runDir} is in use by another archc train (pid ${owner}); wait for it, or remove ${path} if that is wrong`);
+        throw new RunLockedError(
+          `${runDir} is in use by another archc train (pid ${owner}); wait for it, or remove ${path} if that is wrong`,
+        );
       }
       rmSync(path, { force: true }); // stale: its owner is gone
     }
