@@ -1,0 +1,67 @@
+// archc compile then archc run, in process: the executable round-trips through a file and runs
+// with the runtime alone, printing a loss near ln(vocab) for random weights.
+
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { loadExecutable } from "../runtime/archx.js";
+
+const dir = mkdtempSync(join(tmpdir(), "archc-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function archc(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  const { Command } = await import("commander");
+  const program = new Command().exitOverride();
+  for (const command of [await import("../cli/compile.js"), await import("../cli/run.js")]) command.register(program);
+  let stdout = "";
+  let stderr = "";
+  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  process.exitCode = 0;
+  try {
+    await program.parseAsync(["node", "archc", ...args]);
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+  const exitCode = Number(process.exitCode ?? 0);
+  process.exitCode = 0;
+  return { stdout, stderr, exitCode };
+}
+
+describe("archc compile -> archc run", () => {
+  it("writes a versioned executable and runs it to a loss near ln(vocab)", async () => {
+    const path = join(dir, "tiny_block.archx");
+    const compiled = await archc(["compile", "examples/tiny_block.arch", "--batch", "2", "--seq", "16", "-o", path]);
+    expect(compiled.stderr).toBe("");
+    expect(compiled.exitCode).toBe(0);
+    expect(compiled.stdout).toMatch(/kernels per forward pass/);
+    const exe = loadExecutable(path);
+    expect(exe.format).toBe("archx");
+    expect(exe.version).toBe(1);
+    expect(exe.kernels.length).toBeGreaterThan(0);
+
+    const ran = await archc(["run", path, "--prompt", "the cat sat on the mat and looked at the dog. ".repeat(3), "--seed", "3"]);
+    expect(ran.stderr).toBe("");
+    expect(ran.exitCode).toBe(0);
+    console.log(ran.stdout);
+    const loss = Number(/loss ([\d.]+)/.exec(ran.stdout)?.[1]);
+    expect(Math.abs(loss - Math.log(exe.vocab ?? 256))).toBeLessThan(0.3);
+    expect(ran.stdout).toMatch(/kernels per forward pass: \d+/);
+    expect(ran.stdout).not.toMatch(/null/i);
+  });
+
+  it("run rejects a file that is not an executable, as a user error", async () => {
+    const result = await archc(["run", "examples/tiny.arch"]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/not JSON|not an archx/);
+  });
+
+  it("the run command and the runtime it uses import nothing from the compiler's passes or code generation", () => {
+    for (const file of ["cli/run.ts", "runtime/archx.ts", "runtime/executor.ts", "runtime/buffers.ts", "runtime/device.ts", "runtime/init.ts"]) {
+      const source = readFileSync(file, "utf8");
+      expect(source, file).not.toMatch(/from "\.\.\/compiler\/(codegen|passes|compile|frontend|ir\/lower)/);
+    }
+  });
+});
