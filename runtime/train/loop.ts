@@ -14,10 +14,11 @@ export class TrainingDivergedError extends Error {
   constructor(
     readonly step: number,
     readonly what: string,
+    readonly value: number,
     readonly lastGoodCheckpoint: string | undefined,
   ) {
     super(
-      `${what} became non-finite at step ${step}; ` +
+      `${what} became ${Number.isNaN(value) ? "NaN" : value > 0 ? "+inf" : "-inf"} at step ${step}; ` +
         (lastGoodCheckpoint
           ? `the last good checkpoint is ${lastGoodCheckpoint}`
           : "no checkpoint was saved before it") +
@@ -88,8 +89,9 @@ export async function runTrainingLoop(options: TrainLoopOptions): Promise<TrainL
       throw new Error(`engine reports ${state.step} steps done, the loop counted ${step}`);
     // a loss read a moment ago can be finite while the update after it was not
     for (const [name, values] of state.params) {
-      if (!values.every(Number.isFinite))
-        throw new TrainingDivergedError(step, `parameter "${name}"`, lastCheckpoint);
+      const bad = values.find((x) => !Number.isFinite(x));
+      if (bad !== undefined)
+        throw new TrainingDivergedError(step, `parameter "${name}"`, bad, lastCheckpoint);
     }
     const info = {
       ...options.checkpointInfo,
@@ -107,7 +109,8 @@ export async function runTrainingLoop(options: TrainLoopOptions): Promise<TrainL
     let total = 0;
     for (const batch of options.validation) total += await engine.evalLoss(batch.tokens, batch.targets);
     const valLoss = total / options.validation.length;
-    if (!Number.isFinite(valLoss)) throw new TrainingDivergedError(step, "validation loss", lastCheckpoint);
+    if (!Number.isFinite(valLoss))
+      throw new TrainingDivergedError(step, "validation loss", valLoss, lastCheckpoint);
     lastValLoss = valLoss;
     metrics?.eval({ step, val_loss: valLoss, elapsed_s: elapsed() });
     progress.note(`step ${step}: val_loss ${valLoss.toFixed(4)}`);
@@ -137,7 +140,7 @@ export async function runTrainingLoop(options: TrainLoopOptions): Promise<TrainL
       if (loss !== undefined) {
         if (!Number.isFinite(loss)) {
           metrics?.event("diverged", { step, loss });
-          throw new TrainingDivergedError(step, `loss (${loss})`, lastCheckpoint);
+          throw new TrainingDivergedError(step, "loss", loss, lastCheckpoint);
         }
         lastLoss = loss;
         losses.set(step, loss);
