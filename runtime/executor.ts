@@ -157,6 +157,21 @@ export class Executor {
     return result;
   }
 
+  /** encodes `times` forward passes (no uploads, no readback) into one submission and waits: for timing */
+  async runRepeated(times: number): Promise<void> {
+    const encoder = this.device.createCommandEncoder({ label: `${this.exe.model} x${times}` });
+    const pass = encoder.beginComputePass();
+    for (let r = 0; r < times; r++)
+      this.exe.kernels.forEach((kernel, i) => {
+        pass.setPipeline(this.pipelines[i]);
+        pass.setBindGroup(0, this.bindGroups[i]);
+        pass.dispatchWorkgroups(...kernel.workgroups);
+      });
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
   /** waits for all submitted work; for timing */
   async finish(): Promise<void> {
     await this.device.queue.onSubmittedWorkDone();

@@ -33,7 +33,8 @@ export const attnresTemplate: KernelTemplate = {
     const shape = node.type.shape;
     const dim = shape[shape.length - 1];
     const rows = rowsOf(shape);
-    const size = rowWorkgroupSize(dim);
+    // a tree sum per source: fewer, fuller invocations keep the number of barriers down
+    const size = rowWorkgroupSize(dim, 64);
     const query = ctx.operand(count);
     const perTokenQuery = graph.nodes[node.inputs[count]].type.shape.length > 1;
     const queryAt = perTokenQuery ? `${query}[base + j]` : `${query}[j]`;

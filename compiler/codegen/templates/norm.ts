@@ -12,8 +12,9 @@ import {
 } from "../wgsl.js";
 import { rowsOf } from "../../ir/ops.js";
 
-export function rowWorkgroupSize(dim: number): number {
-  return Math.min(256, Math.max(32, nextPowerOfTwo(dim)));
+/** invocations for a one-row-per-workgroup kernel; at most `cap`, since each tree-sum step is a barrier */
+export function rowWorkgroupSize(dim: number, cap = 256): number {
+  return Math.min(cap, Math.max(32, nextPowerOfTwo(dim)));
 }
 
 function normTemplate(kind: "rmsnorm" | "layernorm"): KernelTemplate {
