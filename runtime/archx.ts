@@ -2,6 +2,7 @@
 // without the compiler. docs/archx.md describes every field.
 
 import { readFileSync, writeFileSync } from "node:fs";
+import type { PoolUsage } from "../compiler/codegen/kernel.js";
 import type { DType, Init } from "../compiler/ir/ir.js";
 
 export const ARCHX_FORMAT = "archx";
@@ -56,7 +57,7 @@ export interface Executable {
   fused: boolean;
   modules: string[];
   kernels: ArchxKernel[];
-  pools: { size: number; usage: "param" | "input" | "output" | "scratch" }[];
+  pools: { size: number; usage: PoolUsage }[];
   values: ArchxValue[];
   params: ArchxParam[];
   inputs: ArchxIo[];

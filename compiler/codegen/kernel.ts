@@ -28,7 +28,11 @@ export interface BufferSlot {
   size: number; // bytes
 }
 
+/** "grad" holds the gradients `grad.<param>` laid out exactly like the "param" pool, so one
+ * optimizer kernel can walk both as flat arrays. */
+export type PoolUsage = "param" | "input" | "output" | "scratch" | "grad";
+
 export interface BufferPlan {
-  pools: { size: number; usage: "param" | "input" | "output" | "scratch" }[];
+  pools: { size: number; usage: PoolUsage }[];
   slots: BufferSlot[];
 }

@@ -12,7 +12,10 @@ import { groupReads } from "./fusion.js";
 /** WebGPU's default (and largest allowed) minStorageBufferOffsetAlignment */
 export const STORAGE_OFFSET_ALIGNMENT = 256;
 
-export const POOL = { param: 0, input: 1, output: 2, scratch: 3 } as const;
+export const POOL = { param: 0, input: 1, output: 2, scratch: 3, grad: 4 } as const;
+
+/** graph outputs named `grad.<param>` (from autodiff) go to the grad pool */
+export const GRAD_PREFIX = "grad.";
 
 function alignUp(n: number, alignment: number): number {
   return Math.ceil(n / alignment) * alignment;
@@ -53,7 +56,7 @@ function firstFit(live: { offset: number; size: number }[], size: number, alignm
 
 export function planBuffers(graph: Graph, groups: FusedGroup[], alignment = STORAGE_OFFSET_ALIGNMENT): BufferPlan {
   const slots: BufferSlot[] = [];
-  const poolEnds = [0, 0, 0, 0];
+  const poolEnds = [0, 0, 0, 0, 0];
   const place = (value: number, pool: number) => {
     const size = valueBytes(graph, value);
     slots.push({ value, pool, offset: poolEnds[pool], size });
@@ -62,6 +65,18 @@ export function planBuffers(graph: Graph, groups: FusedGroup[], alignment = STOR
 
   const outputs = new Set(Object.values(graph.outputs));
   for (const node of graph.nodes) if (node.op === "param") place(node.id, POOL.param);
+  // gradients in parameter order, so the grad pool's layout is the param pool's, offset for offset
+  for (const node of graph.nodes) {
+    if (node.op !== "param") continue;
+    const grad = graph.outputs[GRAD_PREFIX + String(node.attrs.name)];
+    if (grad === undefined) {
+      poolEnds[POOL.grad] = alignUp(poolEnds[POOL.grad] + valueBytes(graph, node.id), alignment);
+      continue; // no gradient flows to it: its range stays zero
+    }
+    if (slots.some((s) => s.value === grad))
+      throw new Error(`internal: gradient value %${grad} of ${String(node.attrs.name)} is already placed; give it its own node`);
+    place(grad, POOL.grad);
+  }
   for (const node of graph.nodes) if (node.op === "input") place(node.id, POOL.input);
   for (const value of [...outputs].sort((a, b) => a - b))
     if (!slots.some((s) => s.value === value)) place(value, POOL.output);
@@ -80,7 +95,7 @@ export function planBuffers(graph: Graph, groups: FusedGroup[], alignment = STOR
   }
   poolEnds[POOL.scratch] = scratchEnd;
 
-  const usages = ["param", "input", "output", "scratch"] as const;
+  const usages = ["param", "input", "output", "scratch", "grad"] as const;
   return {
     pools: usages.map((usage, i) => ({ size: Math.max(poolEnds[i], alignment), usage })),
     slots: slots.sort((a, b) => a.value - b.value),
