@@ -9,7 +9,9 @@ import { reportFailure, EXIT } from "./cli/common.js";
 const program = new Command();
 program
   .name("archc")
-  .description("A compiler for neural-network architectures: .arch files to fused WGSL kernels, run through Dawn.")
+  .description(
+    "A compiler for neural-network architectures: .arch files to fused WGSL kernels, run through Dawn.",
+  )
   .version("0.1.0")
   .showHelpAfterError()
   .exitOverride();

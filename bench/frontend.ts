@@ -9,7 +9,10 @@ import { parseArgs } from "node:util";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const { values } = parseArgs({
-  options: { runs: { type: "string", default: "10" }, file: { type: "string", default: "examples/deep48.arch" } },
+  options: {
+    runs: { type: "string", default: "10" },
+    file: { type: "string", default: "examples/deep48.arch" },
+  },
 });
 const runs = Number(values.runs);
 const file = values.file!;
@@ -46,5 +49,7 @@ const rows = [
 console.log(`cold runs: ${runs} each, Node ${process.version}, target under 300 ms\n`);
 console.log("| command | median ms | min ms | max ms |\n| --- | ---: | ---: | ---: |");
 for (const r of rows)
-  console.log(`| ${r.command} | ${r.median_ms.toFixed(0)} | ${r.min_ms.toFixed(0)} | ${r.max_ms.toFixed(0)} |`);
+  console.log(
+    `| ${r.command} | ${r.median_ms.toFixed(0)} | ${r.min_ms.toFixed(0)} | ${r.max_ms.toFixed(0)} |`,
+  );
 console.log("\n" + JSON.stringify({ bench: "frontend", runs, node: process.version, rows }, null, 2));

@@ -34,7 +34,13 @@ function matmulCase(m: number, k: number, n: number): Case {
   const a = b.input("a", "f32", [m, k]);
   const w = b.input("b", "f32", [k, n]);
   b.output("out", b.op("matmul", [a, w], { ta: false, tb: false }));
-  return { name: `matmul ${m}x${k}x${n}`, graph: b.graph, flops: 2 * m * n * k, bytes: 4 * (m * k + k * n + m * n), bound: "compute" };
+  return {
+    name: `matmul ${m}x${k}x${n}`,
+    graph: b.graph,
+    flops: 2 * m * n * k,
+    bytes: 4 * (m * k + k * n + m * n),
+    bound: "compute",
+  };
 }
 
 function attentionCase(batch: number, seq: number, heads: number, headDim: number): Case {
@@ -43,7 +49,13 @@ function attentionCase(batch: number, seq: number, heads: number, headDim: numbe
   const [q, k, v] = ["q", "k", "v"].map((n) => b.input(n, "f32", shape));
   b.output("out", b.op("attention", [q, k, v], { heads, kv_heads: heads, head_dim: headDim }));
   const pairs = (batch * heads * seq * (seq + 1)) / 2; // causal (query, key) pairs
-  return { name: `attention B${batch} T${seq} H${heads} hd${headDim}`, graph: b.graph, flops: 4 * pairs * headDim, bytes: 4 * 4 * numel(shape), bound: "compute" };
+  return {
+    name: `attention B${batch} T${seq} H${heads} hd${headDim}`,
+    graph: b.graph,
+    flops: 4 * pairs * headDim,
+    bytes: 4 * 4 * numel(shape),
+    bound: "compute",
+  };
 }
 
 function attnresCase(rows: number, dim: number, sources: number): Case {
@@ -51,16 +63,31 @@ function attnresCase(rows: number, dim: number, sources: number): Case {
   const inputs = Array.from({ length: sources }, (_, i) => b.input(`s${i}`, "f32", [1, rows, dim]));
   const query = b.input("query", "f32", [dim]);
   const gain = b.input("gain", "f32", [dim]);
-  b.output("out", b.op("attnres", [...inputs, query, gain], { sources, score: "softmax", key_norm: true, eps: 1e-6 }));
+  b.output(
+    "out",
+    b.op("attnres", [...inputs, query, gain], { sources, score: "softmax", key_norm: true, eps: 1e-6 }),
+  );
   // per source element: square, multiply-add into the logit, rescale and accumulate
-  return { name: `attnres ${sources} sources, ${rows}x${dim}`, graph: b.graph, flops: 6 * sources * rows * dim, bytes: 4 * (sources + 1) * rows * dim, bound: "memory" };
+  return {
+    name: `attnres ${sources} sources, ${rows}x${dim}`,
+    graph: b.graph,
+    flops: 6 * sources * rows * dim,
+    bytes: 4 * (sources + 1) * rows * dim,
+    bound: "memory",
+  };
 }
 
 function streamCase(elements: number): Case {
   const b = new GraphBuilder("stream");
   const x = b.input("x", "f32", [elements]);
   b.output("out", b.op("scale", [x], { factor: 2 }));
-  return { name: `stream ${elements} floats`, graph: b.graph, flops: elements, bytes: 8 * elements, bound: "memory" };
+  return {
+    name: `stream ${elements} floats`,
+    graph: b.graph,
+    flops: elements,
+    bytes: 8 * elements,
+    bound: "memory",
+  };
 }
 
 function datasheetPeak(d: AdapterDescription): { gflops: number; gbps: number } | undefined {
@@ -80,7 +107,8 @@ async function timeCase(device: GPUDevice, c: Case, budgetMs: number): Promise<n
   const executor = await Executor.create(device, compileGraph(c.graph));
   try {
     const feeds: Record<string, Float32Array> = {};
-    for (const input of executor.exe.inputs) feeds[input.name] = Float32Array.from({ length: numel(input.shape) }, (_, i) => Math.sin(i + 1));
+    for (const input of executor.exe.inputs)
+      feeds[input.name] = Float32Array.from({ length: numel(input.shape) }, (_, i) => Math.sin(i + 1));
     await executor.run(feeds, ["out"]); // warm-up: uploads and the driver's shader compilation
     const probeStart = performance.now();
     await executor.runRepeated(1);
@@ -105,8 +133,20 @@ await withDevice(async (gpu) => {
   const peakGflops = Number(flag("--peak-gflops") ?? sheet?.gflops ?? nominalCpuGflops());
   const peakGbps = Number(flag("--peak-gbps") ?? sheet?.gbps ?? measuredGbps);
   const cases = large
-    ? [matmulCase(2048, 2048, 2048), matmulCase(4096, 4096, 4096), attentionCase(4, 1024, 16, 64), attnresCase(8192, 1024, 9), attnresCase(8192, 1024, 33)]
-    : [matmulCase(256, 256, 256), matmulCase(255, 129, 257), attentionCase(1, 128, 4, 32), attnresCase(512, 256, 5), attnresCase(512, 256, 9)];
+    ? [
+        matmulCase(2048, 2048, 2048),
+        matmulCase(4096, 4096, 4096),
+        attentionCase(4, 1024, 16, 64),
+        attnresCase(8192, 1024, 9),
+        attnresCase(8192, 1024, 33),
+      ]
+    : [
+        matmulCase(256, 256, 256),
+        matmulCase(255, 129, 257),
+        attentionCase(1, 128, 4, 32),
+        attnresCase(512, 256, 5),
+        attnresCase(512, 256, 9),
+      ];
   const rows = [];
   for (const c of cases) {
     const ms = await timeCase(gpu.device, c, budgetMs);
@@ -123,10 +163,21 @@ await withDevice(async (gpu) => {
   }
   const header = `${d.name} (${d.software ? "software" : "hardware"}); peak ${peakGflops.toFixed(0)} GFLOP/s (${flag("--peak-gflops") ? "flag" : sheet ? "datasheet" : "nominal AVX2"}), bandwidth ${peakGbps.toFixed(1)} GB/s (${flag("--peak-gbps") ? "flag" : sheet ? "datasheet" : "measured stream"})`;
   process.stdout.write(`${header}\n`);
-  process.stdout.write(`${"kernel".padEnd(36)} ${"ms".padStart(9)} ${"GFLOP/s".padStart(9)} ${"GB/s".padStart(8)}  floor (bound)          achieved/floor\n`);
+  process.stdout.write(
+    `${"kernel".padEnd(36)} ${"ms".padStart(9)} ${"GFLOP/s".padStart(9)} ${"GB/s".padStart(8)}  floor (bound)          achieved/floor\n`,
+  );
   for (const r of rows)
     process.stdout.write(
       `${r.kernel.padEnd(36)} ${r.ms.toFixed(3).padStart(9)} ${r.gflops.toFixed(2).padStart(9)} ${r.gbps.toFixed(2).padStart(8)}  ${r.floorMs.toFixed(4).padStart(8)} ms (${r.bound.padEnd(7)})  ${(r.ofFloor * 100).toFixed(1)}%\n`,
     );
-  process.stdout.write(JSON.stringify({ device: d.name, software: d.software, peakGflops, peakGbps, measuredStreamGbps: measuredGbps, kernels: rows }) + "\n");
+  process.stdout.write(
+    JSON.stringify({
+      device: d.name,
+      software: d.software,
+      peakGflops,
+      peakGbps,
+      measuredStreamGbps: measuredGbps,
+      kernels: rows,
+    }) + "\n",
+  );
 });

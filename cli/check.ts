@@ -11,7 +11,8 @@ function plural(count: number, word: string): string {
 
 async function checkFiles(files: string[]): Promise<number> {
   for (const file of files)
-    if (!existsSync(file) || !statSync(file).isFile()) throw new UserError(`no such file: ${file}`, EXIT.usage);
+    if (!existsSync(file) || !statSync(file).isFile())
+      throw new UserError(`no such file: ${file}`, EXIT.usage);
   // imported here, not at the top, so that `archc --help` does not load the parser
   const { loadProgram, formatDiagnostics, hasErrors } = await import("../compiler/frontend.js");
   let failed = false;
@@ -22,7 +23,8 @@ async function checkFiles(files: string[]): Promise<number> {
       failed = true;
       continue;
     }
-    const own = <T extends { span?: { file: string } }>(specs: Map<string, T>) => [...specs.values()].filter((s) => s.span?.file === file).length;
+    const own = <T extends { span?: { file: string } }>(specs: Map<string, T>) =>
+      [...specs.values()].filter((s) => s.span?.file === file).length;
     const { models, trains, ablations } = result.program;
     process.stdout.write(
       `${file}: ok (${plural(own(models), "model")}, ${plural(own(trains), "train")}, ${plural(own(ablations), "ablation")})\n`,
@@ -34,7 +36,9 @@ async function checkFiles(files: string[]): Promise<number> {
 export function register(program: Command): void {
   program
     .command("check")
-    .description("parse and check .arch files; print every diagnostic with its location (exit 0 ok, 1 errors, 2 bad usage)")
+    .description(
+      "parse and check .arch files; print every diagnostic with its location (exit 0 ok, 1 errors, 2 bad usage)",
+    )
     .argument("<files...>", ".arch files to check, each on its own (with the files it imports)")
     .action(async (files: string[]) => {
       process.exitCode = await checkFiles(files);

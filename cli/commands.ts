@@ -12,5 +12,6 @@ import * as train from "./train.js";
 import * as generate from "./generate.js";
 
 export function registerCommands(program: Command): void {
-  for (const command of [check, inspect, ir, devices, compile, run, train, generate]) command.register(program);
+  for (const command of [check, inspect, ir, devices, compile, run, train, generate])
+    command.register(program);
 }

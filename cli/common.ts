@@ -19,6 +19,8 @@ export function reportFailure(err: unknown): number {
     return err.exitCode;
   }
   const e = err instanceof Error ? err : new Error(String(err));
-  process.stderr.write(`archc: internal error (a bug in archc, not in your files): ${e.message}\n${e.stack ?? ""}\n`);
+  process.stderr.write(
+    `archc: internal error (a bug in archc, not in your files): ${e.message}\n${e.stack ?? ""}\n`,
+  );
   return EXIT.internal;
 }

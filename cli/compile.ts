@@ -38,7 +38,12 @@ export function register(program: Command): void {
           if (err instanceof LoweringError) throw new UserError(err.message);
           throw err;
         }
-        const exe = compileGraph(graph, { fuse: flags.fuse, batch: shape.batch, seq: shape.seq, vocab: model.vocab });
+        const exe = compileGraph(graph, {
+          fuse: flags.fuse,
+          batch: shape.batch,
+          seq: shape.seq,
+          vocab: model.vocab,
+        });
         writeExecutable(flags.output, exe);
         const pools = exe.pools.map((p) => `${p.usage} ${formatBytes(p.size)}`).join(", ");
         process.stdout.write(

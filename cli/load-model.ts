@@ -30,6 +30,7 @@ export interface ShapeFlags {
 export function graphShape(model: ModelSpec, flags: ShapeFlags): { batch: number; seq: number } {
   const batch = flags.batch === undefined ? 1 : positiveInteger(flags.batch, "--batch");
   const seq = flags.seq === undefined ? model.context : positiveInteger(flags.seq, "--seq");
-  if (seq > model.context) throw new UserError(`--seq ${seq} exceeds model ${model.name}'s context ${model.context}`);
+  if (seq > model.context)
+    throw new UserError(`--seq ${seq} exceeds model ${model.name}'s context ${model.context}`);
   return { batch, seq };
 }

@@ -17,7 +17,12 @@ const DEFAULT_TEXT =
   "a runtime runs them. Attention residuals let each layer choose what it reads from the layers before it.\n";
 
 /** tokens and next-token targets from byte windows of the text, wrapping around when it is short */
-export function byteWindows(text: string, batch: number, seq: number, vocab: number): { tokens: Int32Array; targets: Int32Array; wrapped: boolean; clipped: boolean } {
+export function byteWindows(
+  text: string,
+  batch: number,
+  seq: number,
+  vocab: number,
+): { tokens: Int32Array; targets: Int32Array; wrapped: boolean; clipped: boolean } {
   const bytes = new TextEncoder().encode(text);
   if (bytes.length < 2) throw new UserError("the text needs at least two bytes");
   const tokens = new Int32Array(batch * seq);
@@ -37,7 +42,10 @@ export function byteWindows(text: string, batch: number, seq: number, vocab: num
   return { tokens, targets, wrapped: batch * (seq + 1) > bytes.length, clipped };
 }
 
-async function loadWeights(path: string, params: { name: string; shape: number[] }[]): Promise<Map<string, Float32Array>> {
+async function loadWeights(
+  path: string,
+  params: { name: string; shape: number[] }[],
+): Promise<Map<string, Float32Array>> {
   const { readSafetensors } = await import("../runtime/safetensors.js");
   let file;
   try {
@@ -50,7 +58,9 @@ async function loadWeights(path: string, params: { name: string; shape: number[]
     const tensor = file.tensors.get(p.name);
     if (!tensor) throw new UserError(`${path} has no tensor '${p.name}' that the model needs`);
     if (tensor.dtype !== "F32" || tensor.shape.join(",") !== p.shape.join(","))
-      throw new UserError(`${path}: '${p.name}' is ${tensor.dtype}[${tensor.shape}], the model needs F32[${p.shape}]`);
+      throw new UserError(
+        `${path}: '${p.name}' is ${tensor.dtype}[${tensor.shape}], the model needs F32[${p.shape}]`,
+      );
     values.set(p.name, tensor.data as Float32Array);
   }
   return values;
@@ -75,15 +85,19 @@ export function register(program: Command): void {
           if (err instanceof ArchxError) throw new UserError(err.message);
           throw err;
         }
-        if (exe.batch === null || exe.seq === null) throw new UserError(`${path} does not record its batch and sequence length`);
+        if (exe.batch === null || exe.seq === null)
+          throw new UserError(`${path} does not record its batch and sequence length`);
         const vocab = exe.vocab ?? 256;
-        const text = flags.text !== undefined ? readFileSync(flags.text, "utf8") : (flags.prompt ?? DEFAULT_TEXT);
+        const text =
+          flags.text !== undefined ? readFileSync(flags.text, "utf8") : (flags.prompt ?? DEFAULT_TEXT);
         const { tokens, targets, wrapped, clipped } = byteWindows(text, exe.batch, exe.seq, vocab);
         const seed = Number(flags.seed);
         if (!Number.isInteger(seed)) throw new UserError(`--seed must be an integer, got '${flags.seed}'`);
 
         const { initParams } = await import("../runtime/init.js");
-        const params = flags.weights ? await loadWeights(flags.weights, exe.params) : initParams(exe.params, seed);
+        const params = flags.weights
+          ? await loadWeights(flags.weights, exe.params)
+          : initParams(exe.params, seed);
         const { withDevice, DeviceError } = await import("../runtime/device.js");
         const { Executor } = await import("../runtime/executor.js");
         const { DeviceLimitError } = await import("../runtime/buffers.js");

@@ -38,11 +38,17 @@ function valueLabel(graph: Graph, id: number): string {
 function workgroupStorageBytes(wgsl: string): number {
   // every workgroup array is declared `var<workgroup> name: array<T, N>` with 4-byte T or vec2f
   let bytes = 0;
-  for (const m of wgsl.matchAll(/var<workgroup>\s+\w+\s*:\s*array<(\w+),\s*(\d+)>/g)) bytes += Number(m[2]) * (m[1] === "vec2f" ? 8 : 4);
+  for (const m of wgsl.matchAll(/var<workgroup>\s+\w+\s*:\s*array<(\w+),\s*(\d+)>/g))
+    bytes += Number(m[2]) * (m[1] === "vec2f" ? 8 : 4);
   return bytes;
 }
 
-function packageExecutable(graph: Graph, kernels: Kernel[], plan: BufferPlan, options: CompileOptions): Executable {
+function packageExecutable(
+  graph: Graph,
+  kernels: Kernel[],
+  plan: BufferPlan,
+  options: CompileOptions,
+): Executable {
   const modules: string[] = [];
   const moduleIndex = new Map<string, number>();
   const moduleOf = (wgsl: string) => {
@@ -61,7 +67,9 @@ function packageExecutable(graph: Graph, kernels: Kernel[], plan: BufferPlan, op
     size: slot.size,
     label: valueLabel(graph, slot.value),
   }));
-  const paramValue = new Map(graph.nodes.filter((n) => n.op === "param").map((n) => [String(n.attrs.name), n.id]));
+  const paramValue = new Map(
+    graph.nodes.filter((n) => n.op === "param").map((n) => [String(n.attrs.name), n.id]),
+  );
   const largest = values.reduce((best, v) => (v.size > best.size ? v : best), values[0]);
   const largestPool = plan.pools.reduce((best, p) => (p.size > best.size ? p : best), plan.pools[0]);
   return {
@@ -90,7 +98,12 @@ function packageExecutable(graph: Graph, kernels: Kernel[], plan: BufferPlan, op
     }),
     inputs: graph.nodes
       .filter((n) => n.op === "input")
-      .map((n) => ({ name: String(n.attrs.name), dtype: n.type.dtype, shape: [...n.type.shape], value: n.id })),
+      .map((n) => ({
+        name: String(n.attrs.name),
+        dtype: n.type.dtype,
+        shape: [...n.type.shape],
+        value: n.id,
+      })),
     outputs: Object.entries(graph.outputs).map(([name, value]) => ({
       name,
       dtype: graph.nodes[value].type.dtype,

@@ -37,7 +37,10 @@ function load(roots: { file: string; text?: string }[], readFile: (path: string)
     program = emptyProgram();
   }
   const result = { program, diagnostics: sink.list, sources: loader.result.sources };
-  rootFiles.set(result, roots.map((r) => r.file));
+  rootFiles.set(
+    result,
+    roots.map((r) => r.file),
+  );
   return result;
 }
 
@@ -67,7 +70,11 @@ export function hasErrors(result: LoadResult): boolean {
 export function findModel(result: LoadResult, name?: string): ModelSpec {
   const { models } = result.program;
   if (name !== undefined) {
-    const model = models.get(name) ?? [...result.program.ablations.values()].flatMap((a) => a.variants.map((v) => v.model)).find((m) => m.name === name);
+    const model =
+      models.get(name) ??
+      [...result.program.ablations.values()]
+        .flatMap((a) => a.variants.map((v) => v.model))
+        .find((m) => m.name === name);
     if (model) return model;
     const suggestion = closestName(name, models.keys());
     throw new UserError(`no model named '${name}'${suggestion ? `; did you mean '${suggestion}'?` : ""}`);
@@ -77,6 +84,9 @@ export function findModel(result: LoadResult, name?: string): ModelSpec {
   const all = [...models.values()];
   const own = all.filter((m) => m.span?.file === lastFile);
   const chosen = own[own.length - 1] ?? all[all.length - 1];
-  if (!chosen) throw new UserError(hasErrors(result) ? "no model could be checked without errors" : "the file defines no model");
+  if (!chosen)
+    throw new UserError(
+      hasErrors(result) ? "no model could be checked without errors" : "the file defines no model",
+    );
   return chosen;
 }

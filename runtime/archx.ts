@@ -85,9 +85,12 @@ export function parseExecutable(text: string, source = "executable"): Executable
     throw new ArchxError(`${source} is not JSON: ${(err as Error).message}`);
   }
   const exe = data as Partial<Executable>;
-  if (exe.format !== ARCHX_FORMAT) throw new ArchxError(`${source} is not an archx executable (format ${String(exe.format)})`);
+  if (exe.format !== ARCHX_FORMAT)
+    throw new ArchxError(`${source} is not an archx executable (format ${String(exe.format)})`);
   if (exe.version !== ARCHX_VERSION)
-    throw new ArchxError(`${source} has archx version ${String(exe.version)}; this runtime reads version ${ARCHX_VERSION}, recompile it`);
+    throw new ArchxError(
+      `${source} has archx version ${String(exe.version)}; this runtime reads version ${ARCHX_VERSION}, recompile it`,
+    );
   for (const key of ["modules", "kernels", "pools", "values", "params", "inputs", "outputs"] as const)
     if (!Array.isArray(exe[key])) throw new ArchxError(`${source}: field '${key}' is missing`);
   return exe as Executable;

@@ -30,14 +30,18 @@ export function limitViolations(exe: Executable, limits: RelevantLimits): string
       );
   for (const pool of exe.pools)
     if (pool.size > limits.maxBufferSize)
-      problems.push(`the ${pool.usage} pool needs ${formatBytes(pool.size)}; this device allows ${formatBytes(limits.maxBufferSize)} per buffer`);
+      problems.push(
+        `the ${pool.usage} pool needs ${formatBytes(pool.size)}; this device allows ${formatBytes(limits.maxBufferSize)} per buffer`,
+      );
   for (const kernel of exe.kernels) {
     if (kernel.bindings.length > limits.maxStorageBuffersPerShaderStage)
       problems.push(
         `kernel ${kernel.name} binds ${kernel.bindings.length} storage buffers; this device allows ${limits.maxStorageBuffersPerShaderStage} per kernel`,
       );
     if (kernel.workgroups.some((n) => n > limits.maxComputeWorkgroupsPerDimension))
-      problems.push(`kernel ${kernel.name} dispatches [${kernel.workgroups}] workgroups; this device allows ${limits.maxComputeWorkgroupsPerDimension} per dimension`);
+      problems.push(
+        `kernel ${kernel.name} dispatches [${kernel.workgroups}] workgroups; this device allows ${limits.maxComputeWorkgroupsPerDimension} per dimension`,
+      );
   }
   if (exe.requirements.workgroupStorageBytes > limits.maxComputeWorkgroupStorageSize)
     problems.push(
@@ -48,7 +52,8 @@ export function limitViolations(exe: Executable, limits: RelevantLimits): string
 
 export function checkLimits(exe: Executable, limits: RelevantLimits): void {
   const problems = limitViolations(exe, limits);
-  if (problems.length > 0) throw new DeviceLimitError(`${exe.model} does not fit this device:\n  ${problems.join("\n  ")}`);
+  if (problems.length > 0)
+    throw new DeviceLimitError(`${exe.model} does not fit this device:\n  ${problems.join("\n  ")}`);
 }
 
 export function limitsOf(device: GPUDevice): RelevantLimits {

@@ -8,7 +8,8 @@ import { create, globals } from "webgpu";
 
 export class DeviceError extends Error {}
 
-export const SETUP_HINT = "install a software Vulkan driver with `bash scripts/setup-vulkan.sh` (Mesa lavapipe)";
+export const SETUP_HINT =
+  "install a software Vulkan driver with `bash scripts/setup-vulkan.sh` (Mesa lavapipe)";
 
 const LIMITS_THAT_MATTER = [
   "maxComputeWorkgroupStorageSize",
@@ -50,12 +51,17 @@ function gpu(): GPU {
 const SOFTWARE_NAMES = /llvmpipe|lavapipe|swiftshader|software|microsoft basic render/i;
 
 export function isNullBackend(info: GPUAdapterInfo): boolean {
-  return /null/i.test(`${info.vendor} ${info.architecture} ${info.description}`) && !SOFTWARE_NAMES.test(info.description);
+  return (
+    /null/i.test(`${info.vendor} ${info.architecture} ${info.description}`) &&
+    !SOFTWARE_NAMES.test(info.description)
+  );
 }
 
 export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
   const info = adapter.info;
-  const software = SOFTWARE_NAMES.test(`${info.description} ${info.architecture}`) || (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  const software =
+    SOFTWARE_NAMES.test(`${info.description} ${info.architecture}`) ||
+    (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
   const limits = {} as AdapterDescription["limits"];
   for (const key of LIMITS_THAT_MATTER) limits[key] = Number(adapter.limits[key]);
   const features = {} as AdapterDescription["features"];
@@ -88,7 +94,8 @@ export async function listAdapters(): Promise<AdapterDescription[]> {
     const adapter = await gpu().requestAdapter({ powerPreference });
     if (!adapter || isNullBackend(adapter.info)) continue;
     const description = describeAdapter(adapter);
-    if (!found.some((d) => d.name === description.name && d.driver === description.driver)) found.push(description);
+    if (!found.some((d) => d.name === description.name && d.driver === description.driver))
+      found.push(description);
   }
   return found;
 }
@@ -117,7 +124,8 @@ export async function openDevice(): Promise<GpuContext> {
   const adapter = await pickAdapter();
   const description = describeAdapter(adapter);
   const requiredLimits: Record<string, number> = {};
-  for (const key of LIMITS_THAT_MATTER) if (key !== "minStorageBufferOffsetAlignment") requiredLimits[key] = description.limits[key];
+  for (const key of LIMITS_THAT_MATTER)
+    if (key !== "minStorageBufferOffsetAlignment") requiredLimits[key] = description.limits[key];
   const device = await adapter.requestDevice({ requiredLimits });
   if (!device) throw new DeviceError(`the adapter ${description.name} refused to create a device`);
   return { adapter, device, description };

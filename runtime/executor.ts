@@ -78,7 +78,11 @@ export class Executor {
           throw new ExecutorError(
             `WGSL for kernel ${kernel.name} does not compile:\n${errors.map((e) => `  line ${e.lineNum}: ${e.message}`).join("\n")}`,
           );
-        pipeline = device.createComputePipeline({ label: kernel.name, layout: "auto", compute: { module, entryPoint: kernel.entryPoint } });
+        pipeline = device.createComputePipeline({
+          label: kernel.name,
+          layout: "auto",
+          compute: { module, entryPoint: kernel.entryPoint },
+        });
         cache.set(key, pipeline);
       }
       this.pipelines.push(pipeline);
@@ -88,7 +92,10 @@ export class Executor {
           layout: pipeline.getBindGroupLayout(0),
           entries: kernel.bindings.map((binding, i) => {
             const value = this.slot(binding.value);
-            return { binding: i, resource: { buffer: this.pools[value.pool], offset: value.offset, size: value.size } };
+            return {
+              binding: i,
+              resource: { buffer: this.pools[value.pool], offset: value.offset, size: value.size },
+            };
           }),
         }),
       );
@@ -112,8 +119,15 @@ export class Executor {
 
   private write(id: number, data: HostArray, what: string): void {
     const value = this.slot(id);
-    if (data.byteLength !== value.size) throw new ExecutorError(`${what}: ${data.byteLength} bytes given, ${value.size} expected`);
-    this.device.queue.writeBuffer(this.pools[value.pool], value.offset, data.buffer, data.byteOffset, data.byteLength);
+    if (data.byteLength !== value.size)
+      throw new ExecutorError(`${what}: ${data.byteLength} bytes given, ${value.size} expected`);
+    this.device.queue.writeBuffer(
+      this.pools[value.pool],
+      value.offset,
+      data.buffer,
+      data.byteOffset,
+      data.byteLength,
+    );
   }
 
   /** runs the whole program once; returns the named outputs, read back after one submission */
@@ -121,12 +135,16 @@ export class Executor {
     for (const input of this.exe.inputs) {
       const data = feeds[input.name];
       if (!data) throw new ExecutorError(`no feed for input ${input.name}`);
-      if ((input.dtype === "i32") !== data instanceof Int32Array) throw new ExecutorError(`input ${input.name} must be ${input.dtype}`);
+      if ((input.dtype === "i32") !== data instanceof Int32Array)
+        throw new ExecutorError(`input ${input.name} must be ${input.dtype}`);
       this.write(input.value, data, `input ${input.name}`);
     }
     const wanted = outputs.map((name) => {
       const io = this.exe.outputs.find((o) => o.name === name);
-      if (!io) throw new ExecutorError(`the executable has no output '${name}' (it has ${this.exe.outputs.map((o) => o.name).join(", ")})`);
+      if (!io)
+        throw new ExecutorError(
+          `the executable has no output '${name}' (it has ${this.exe.outputs.map((o) => o.name).join(", ")})`,
+        );
       return io;
     });
 
@@ -140,7 +158,10 @@ export class Executor {
     pass.end();
     const staging = wanted.map((io) => {
       const value = this.slot(io.value);
-      const buffer = this.device.createBuffer({ size: value.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const buffer = this.device.createBuffer({
+        size: value.size,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
       encoder.copyBufferToBuffer(this.pools[value.pool], value.offset, buffer, 0, value.size);
       return buffer;
     });

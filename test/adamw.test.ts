@@ -13,7 +13,11 @@ function param(name: string, shape: number[], decay: boolean): Param {
 describe("flat parameter layout", () => {
   it("aligns segments and marks only decayed elements", () => {
     const layout = flatLayout([param("w", [2, 3], true), param("g", [5], false), param("u", [40], true)], 4);
-    expect(layout.segments.map((s) => [s.offset, s.size])).toEqual([[0, 6], [8, 5], [16, 40]]);
+    expect(layout.segments.map((s) => [s.offset, s.size])).toEqual([
+      [0, 6],
+      [8, 5],
+      [16, 40],
+    ]);
     expect(layout.total).toBe(56);
     const mask = decayMask(layout);
     const flags = Array.from({ length: layout.total }, (_, i) => decays(mask, i));
@@ -46,7 +50,12 @@ describe("AdamW reference step", () => {
 
   it("clips by the global gradient norm before the moments, and reports the unclipped norm", () => {
     const run = (clip: number) => {
-      const buffers = { params: new Float64Array(2), grads: Float64Array.from([3, 4]), m: new Float64Array(2), v: new Float64Array(2) };
+      const buffers = {
+        params: new Float64Array(2),
+        grads: Float64Array.from([3, 4]),
+        m: new Float64Array(2),
+        v: new Float64Array(2),
+      };
       const norm = adamwStep(buffers, new Uint32Array(1), { ...HYPER, clip }, 1, 0.01);
       return { norm, m: Array.from(buffers.m), v: Array.from(buffers.v) };
     };

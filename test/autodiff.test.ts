@@ -38,14 +38,22 @@ function model(residual: ModelSpec["residual"]): ModelSpec {
 describe("differentiate", () => {
   it("keeps the forward nodes and outputs and adds one grad output per parameter, typed like it", () => {
     const forward = lowerModel(
-      model({ kind: "attn", blocks: null, keyNorm: true, score: "softmax", weights: "query", query: "vector" }),
+      model({
+        kind: "attn",
+        blocks: null,
+        keyNorm: true,
+        score: "softmax",
+        weights: "query",
+        query: "vector",
+      }),
       { batch: 2, seq: 3 },
     );
     const graph = differentiate(forward);
     expect(graph.nodes.slice(0, forward.nodes.length)).toEqual(forward.nodes);
     expect(graph.outputs.loss).toBe(forward.outputs.loss);
     expect(graph.outputs.logits).toBe(forward.outputs.logits);
-    for (const p of forward.params) expect(graph.nodes[graph.outputs[`grad.${p.name}`]].type.shape).toEqual(p.shape);
+    for (const p of forward.params)
+      expect(graph.nodes[graph.outputs[`grad.${p.name}`]].type.shape).toEqual(p.shape);
     expect(Object.keys(graph.outputs)).toHaveLength(2 + forward.params.length);
     expect(verifyGraph(graph)).toEqual([]);
   });
@@ -53,7 +61,14 @@ describe("differentiate", () => {
   it("passes the verifier for the baseline and a Block AttnRes variant", () => {
     for (const r of [
       { kind: "add" as const },
-      { kind: "attn" as const, blocks: 2, keyNorm: false, score: "sigmoid" as const, weights: "static" as const, query: "vector" as const },
+      {
+        kind: "attn" as const,
+        blocks: 2,
+        keyNorm: false,
+        score: "sigmoid" as const,
+        weights: "static" as const,
+        query: "vector" as const,
+      },
     ])
       expect(verifyGraph(differentiate(lowerModel(model(r), { batch: 1, seq: 4 })))).toEqual([]);
   });
@@ -116,7 +131,9 @@ describe("differentiate", () => {
 
 describe("catalog coverage", () => {
   it("every forward op that computes has a gradient rule", () => {
-    const forwardOps = Object.keys(OPS).filter((op) => !(op in BACKWARD_OPS) && op !== "input" && op !== "param");
+    const forwardOps = Object.keys(OPS).filter(
+      (op) => !(op in BACKWARD_OPS) && op !== "input" && op !== "param",
+    );
     expect(forwardOps.filter((op) => !(op in GRAD_RULES))).toEqual([]);
   });
 

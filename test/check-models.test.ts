@@ -34,7 +34,14 @@ describe("examples", () => {
   it("tiny_attnres is Full AttnRes with the paper's defaults; findModel picks the file's last model", () => {
     const model = findModel(clean(["examples/tiny_attnres.arch"]));
     expect(model.name).toBe("tiny_attnres");
-    expect(model.residual).toEqual({ kind: "attn", blocks: null, keyNorm: true, score: "softmax", weights: "query", query: "vector" });
+    expect(model.residual).toEqual({
+      kind: "attn",
+      blocks: null,
+      keyNorm: true,
+      score: "softmax",
+      weights: "query",
+      query: "vector",
+    });
   });
 
   it("tiny_block has N = 2 blocks of two layers", () => {
@@ -61,15 +68,38 @@ describe("examples", () => {
 
   it("the tiny train block and its defaults", () => {
     const train = clean(["examples/tiny.arch"]).program.trains.get("tiny_run")!;
-    expect(train).toMatchObject({ model: "tiny", batch: 8, seq: 64, steps: 300, evalEvery: 50, evalBatches: 4, logEvery: 10, seed: 1 });
-    expect(train.optimizer).toEqual({ kind: "adamw", lr: 3e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clip: 1 });
+    expect(train).toMatchObject({
+      model: "tiny",
+      batch: 8,
+      seq: 64,
+      steps: 300,
+      evalEvery: 50,
+      evalBatches: 4,
+      logEvery: 10,
+      seed: 1,
+    });
+    expect(train.optimizer).toEqual({
+      kind: "adamw",
+      lr: 3e-3,
+      beta1: 0.9,
+      beta2: 0.95,
+      eps: 1e-8,
+      weightDecay: 0.1,
+      clip: 1,
+    });
     expect(train.schedule).toEqual({ kind: "cosine", warmup: 30, minLrRatio: 0.1 });
   });
 
   it("the residual ablation yields one variant per value", () => {
     const ablation = clean(["examples/tiny.arch"]).program.ablations.get("residuals")!;
     expect(ablation.base).toBe("tiny");
-    expect(ablation.variants.map((v) => v.label)).toEqual(["add", "attn", "attn(block=2)", "attn(block=2, key_norm=false)", "attn(score=sigmoid)"]);
+    expect(ablation.variants.map((v) => v.label)).toEqual([
+      "add",
+      "attn",
+      "attn(block=2)",
+      "attn(block=2, key_norm=false)",
+      "attn(score=sigmoid)",
+    ]);
     expect(ablation.variants[3].model.name).toBe("tiny[residual=attn(block=2, key_norm=false)]");
     expect(ablation.variants[3].model.residual).toMatchObject({ blocks: 2, keyNorm: false });
     expect(ablation.variants[4].model.residual).toMatchObject({ blocks: null, score: "sigmoid" });
@@ -89,7 +119,10 @@ describe("inheritance and evaluation", () => {
   });
 
   it("a grandchild sees both ancestors' overrides", () => {
-    const result = loadSource("t.arch", base + "model a extends gpt { depth: 6 }\nmodel b extends a { heads: 8 kv_heads: 2 }");
+    const result = loadSource(
+      "t.arch",
+      base + "model a extends gpt { depth: 6 }\nmodel b extends a { heads: 8 kv_heads: 2 }",
+    );
     const model = findModel(result, "b");
     expect(model.layers).toHaveLength(6);
     expect(model.layers[0].sublayers[0]).toEqual({ kind: "attention", heads: 8, kvHeads: 2, headDim: 16 });
@@ -98,20 +131,41 @@ describe("inheritance and evaluation", () => {
   it("stacks concatenate and repeat", () => {
     const result = loadSource(
       "t.arch",
-      base + "model m extends gpt { layers: (gpt_layer(heads = 4, hidden = 64) + mlp_layer(hidden = 32)) * 2 + double_mlp_layer(heads = 2, hidden = 16) }",
+      base +
+        "model m extends gpt { layers: (gpt_layer(heads = 4, hidden = 64) + mlp_layer(hidden = 32)) * 2 + double_mlp_layer(heads = 2, hidden = 16) }",
     );
     const model = findModel(result, "m");
-    expect(model.layers.map((l) => l.block)).toEqual(["gpt_layer", "mlp_layer", "gpt_layer", "mlp_layer", "double_mlp_layer"]);
+    expect(model.layers.map((l) => l.block)).toEqual([
+      "gpt_layer",
+      "mlp_layer",
+      "gpt_layer",
+      "mlp_layer",
+      "double_mlp_layer",
+    ]);
     expect(model.layers[4].sublayers.map((s) => s.kind)).toEqual(["mlp", "mlp", "attention"]);
   });
 
   it("all residual switches map onto ResidualSpec", () => {
-    const result = loadSource("t.arch", base + "model m extends gpt { residual: attn(block = 4, key_norm = false, score = sigmoid, weights = static, query = projected) }");
-    expect(findModel(result, "m").residual).toEqual({ kind: "attn", blocks: 4, keyNorm: false, score: "sigmoid", weights: "static", query: "projected" });
+    const result = loadSource(
+      "t.arch",
+      base +
+        "model m extends gpt { residual: attn(block = 4, key_norm = false, score = sigmoid, weights = static, query = projected) }",
+    );
+    expect(findModel(result, "m").residual).toEqual({
+      kind: "attn",
+      blocks: 4,
+      keyNorm: false,
+      score: "sigmoid",
+      weights: "static",
+      query: "projected",
+    });
   });
 
   it("arithmetic: precedence, modulo, exact division", () => {
-    const result = loadSource("t.arch", base + "model m extends gpt { depth: 2 + 3 * 2 - 10 % 4 hidden: dim / 2 * 3 }");
+    const result = loadSource(
+      "t.arch",
+      base + "model m extends gpt { depth: 2 + 3 * 2 - 10 % 4 hidden: dim / 2 * 3 }",
+    );
     const model = findModel(result, "m");
     expect(model.layers).toHaveLength(6);
     expect(model.fields.hidden).toBe(192);

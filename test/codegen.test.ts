@@ -7,7 +7,12 @@ import { OPS } from "../compiler/ir/ops.js";
 import { compileGraph } from "../compiler/compile.js";
 import { KERNEL_TEMPLATES } from "../compiler/codegen/registry.js";
 import { fuseGraph } from "../compiler/passes/fusion.js";
-import { planBuffers, POOL, STORAGE_OFFSET_ALIGNMENT, unsharedScratchBytes } from "../compiler/passes/plan.js";
+import {
+  planBuffers,
+  POOL,
+  STORAGE_OFFSET_ALIGNMENT,
+  unsharedScratchBytes,
+} from "../compiler/passes/plan.js";
 import { limitViolations } from "../runtime/buffers.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import { blockRes, tinySpec } from "./golden/specs.js";
@@ -77,7 +82,10 @@ describe("fusion and buffer planning", () => {
   });
 
   it("scratch values with disjoint lifetimes share memory, aligned, never overlapping a live one", () => {
-    const graph = lowerModel(tinySpec({ vocab: 32, dim: 16, layers: 4, residual: blockRes(2) }), { batch: 2, seq: 8 });
+    const graph = lowerModel(tinySpec({ vocab: 32, dim: 16, layers: 4, residual: blockRes(2) }), {
+      batch: 2,
+      seq: 8,
+    });
     const groups = fuseGraph(graph, { enabled: true });
     const plan = planBuffers(graph, groups);
     const scratch = plan.slots.filter((s) => s.pool === POOL.scratch);
@@ -94,7 +102,9 @@ describe("fusion and buffer planning", () => {
           expect(s.offset + s.size <= out.offset || out.offset + out.size <= s.offset).toBe(true);
         }
     }
-    console.log(`scratch: ${plan.pools[POOL.scratch].size} bytes planned vs ${unsharedScratchBytes(plan)} unshared, ${scratch.length} values`);
+    console.log(
+      `scratch: ${plan.pools[POOL.scratch].size} bytes planned vs ${unsharedScratchBytes(plan)} unshared, ${scratch.length} values`,
+    );
   });
 });
 
@@ -102,7 +112,9 @@ describe("device limits", () => {
   it("names the buffer, its size and the device's limit before allocating", () => {
     const b = new GraphBuilder("big");
     const x = b.input("x", "f32", [4, 1024]);
-    const w = b.scoped("layers.3.mlp", () => b.param("w1", [1024, 300 * 256], { kind: "zeros" }, { decay: true, group: "mlp" }));
+    const w = b.scoped("layers.3.mlp", () =>
+      b.param("w1", [1024, 300 * 256], { kind: "zeros" }, { decay: true, group: "mlp" }),
+    );
     b.output("y", b.op("matmul", [x, w], { ta: false, tb: false }));
     const problems = limitViolations(compileGraph(b.graph), {
       maxStorageBufferBindingSize: 128 << 20,
@@ -111,6 +123,8 @@ describe("device limits", () => {
       maxComputeWorkgroupStorageSize: 16384,
       maxComputeWorkgroupsPerDimension: 65535,
     });
-    expect(problems).toContain("buffer for layers.3.mlp.w1 needs 300 MiB; this device allows 128 MiB per storage binding");
+    expect(problems).toContain(
+      "buffer for layers.3.mlp.w1 needs 300 MiB; this device allows 128 MiB per storage binding",
+    );
   });
 });

@@ -7,12 +7,41 @@ import fc from "fast-check";
 import { readFileSync, readdirSync } from "node:fs";
 import { loadSource, type LoadResult } from "../compiler/frontend.js";
 
-const seeds = [
-  ...readdirSync("examples").map((f) => `examples/${f}`),
-  "stdlib/transformer.arch",
-].map((file) => readFileSync(file, "utf8").replace(/import[^\n]*\n/g, (line) => (line.includes("std.") ? line : "")));
+const seeds = [...readdirSync("examples").map((f) => `examples/${f}`), "stdlib/transformer.arch"].map(
+  (file) =>
+    readFileSync(file, "utf8").replace(/import[^\n]*\n/g, (line) => (line.includes("std.") ? line : "")),
+);
 
-const fragments = ["(", ")", "[", "]", "{", "}", ":", "=", ",", "*", "/", "+", "-", "%", "\"", "/*", "*/", "model", "block", "extends", "1e999", "0", "attn", "layers", "\u0000", "\n", "dim", "99999999999999999999"];
+const fragments = [
+  "(",
+  ")",
+  "[",
+  "]",
+  "{",
+  "}",
+  ":",
+  "=",
+  ",",
+  "*",
+  "/",
+  "+",
+  "-",
+  "%",
+  '"',
+  "/*",
+  "*/",
+  "model",
+  "block",
+  "extends",
+  "1e999",
+  "0",
+  "attn",
+  "layers",
+  "\u0000",
+  "\n",
+  "dim",
+  "99999999999999999999",
+];
 
 function assertWellFormed(result: LoadResult): void {
   for (const d of result.diagnostics) {
@@ -50,24 +79,41 @@ const edit = fc.record({
 describe("the front end survives any input", () => {
   it("mutated example files", () => {
     fc.assert(
-      fc.property(fc.constantFrom(...seeds), fc.array(edit, { minLength: 1, maxLength: 8 }), (seed, edits) => {
-        assertWellFormed(loadSource("fuzz.arch", mutate(seed, edits)));
-      }),
+      fc.property(
+        fc.constantFrom(...seeds),
+        fc.array(edit, { minLength: 1, maxLength: 8 }),
+        (seed, edits) => {
+          assertWellFormed(loadSource("fuzz.arch", mutate(seed, edits)));
+        },
+      ),
       { numRuns: 1500 },
     );
   });
 
   it("random text and random token soup", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.array(fc.constantFrom(...fragments, " ", "x", "7")).map((a) => a.join(" "))), (text) => {
-        assertWellFormed(loadSource("fuzz.arch", text));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.array(fc.constantFrom(...fragments, " ", "x", "7")).map((a) => a.join(" ")),
+        ),
+        (text) => {
+          assertWellFormed(loadSource("fuzz.arch", text));
+        },
+      ),
       { numRuns: 1500 },
     );
   });
 
   it("pathological inputs end in diagnostics", () => {
-    for (const text of ["(".repeat(10000), "model m { dim: " + "-".repeat(10000) + "1 }", "model m { dim: " + "1+".repeat(20000) + "1 }", "\"".repeat(3), "/*", "\u0000\u0001"]) {
+    for (const text of [
+      "(".repeat(10000),
+      "model m { dim: " + "-".repeat(10000) + "1 }",
+      "model m { dim: " + "1+".repeat(20000) + "1 }",
+      '"'.repeat(3),
+      "/*",
+      "\u0000\u0001",
+    ]) {
       const result = loadSource("fuzz.arch", text);
       expect(result.diagnostics.length).toBeGreaterThan(0);
       assertWellFormed(result);

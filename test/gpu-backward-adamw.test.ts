@@ -25,7 +25,10 @@ function storage(data: Float32Array | Uint32Array): GPUBuffer {
 }
 
 async function readBack(buffer: GPUBuffer, length: number): Promise<Float32Array> {
-  const staging = device.createBuffer({ size: buffer.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const staging = device.createBuffer({
+    size: buffer.size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   const encoder = device.createCommandEncoder();
   encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
   device.queue.submit([encoder.finish()]);
@@ -36,12 +39,26 @@ async function readBack(buffer: GPUBuffer, length: number): Promise<Float32Array
   return values;
 }
 
-const param = (name: string, shape: number[], decay: boolean): Param => ({ name, shape, init: { kind: "zeros" }, decay, group: "t" });
+const param = (name: string, shape: number[], decay: boolean): Param => ({
+  name,
+  shape,
+  init: { kind: "zeros" },
+  decay,
+  group: "t",
+});
 
 describe("AdamW on the device", () => {
   it("matches the float64 reference over three clipped steps with a mixed decay mask", async () => {
     const rand = seededRandom(77);
-    const layout = flatLayout([param("w", [33, 31], true), param("gain", [31], false), param("u", [7, 45], true), param("q", [13], false)], 4);
+    const layout = flatLayout(
+      [
+        param("w", [33, 31], true),
+        param("gain", [31], false),
+        param("u", [7, 45], true),
+        param("q", [13], false),
+      ],
+      4,
+    );
     const mask = decayMask(layout);
     const n = layout.total;
     const hyper = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clip: 1 };
@@ -58,13 +75,18 @@ describe("AdamW on the device", () => {
       v: storage(new Float32Array(n)),
       decayMask: storage(mask),
     };
-    const adamw = new GpuAdamw(device, n, {
-      params: { buffer: buffers.params },
-      grads: { buffer: buffers.grads },
-      m: { buffer: buffers.m },
-      v: { buffer: buffers.v },
-      decayMask: { buffer: buffers.decayMask },
-    }, hyper);
+    const adamw = new GpuAdamw(
+      device,
+      n,
+      {
+        params: { buffer: buffers.params },
+        grads: { buffer: buffers.grads },
+        m: { buffer: buffers.m },
+        v: { buffer: buffers.v },
+        decayMask: { buffer: buffers.decayMask },
+      },
+      hyper,
+    );
     try {
       for (let t = 1; t <= 3; t++) {
         const grads = Float32Array.from({ length: n }, () => (rand() * 2 - 1) * 0.2);

@@ -59,7 +59,10 @@ async function expectGpuGradientsMatch(model: ModelSpec, seed: number): Promise<
   const targets = randomIds([2, 5], VOCAB, rand);
   const params = new Map<string, Float32Array>();
   for (const p of graph.params)
-    params.set(p.name, Float32Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5));
+    params.set(
+      p.name,
+      Float32Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5),
+    );
   const cpu = runOutputs(graph, { tokens, targets }, params);
   const names = graph.params.map((p) => `grad.${p.name}`);
   const { outputs } = await runOnGpu(

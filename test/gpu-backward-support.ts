@@ -27,7 +27,10 @@ export async function dispatch(
   workgroups: [number, number, number],
 ): Promise<(Float32Array | Int32Array | Uint32Array)[]> {
   const header = arrays
-    .map((a, i) => `@group(0) @binding(${i}) var<storage, ${a.access}> ${bindingNames[i]}: array<${a.wgslType}>;`)
+    .map(
+      (a, i) =>
+        `@group(0) @binding(${i}) var<storage, ${a.access}> ${bindingNames[i]}: array<${a.wgslType}>;`,
+    )
     .join("\n");
   device.pushErrorScope("validation");
   const module = device.createShaderModule({ code: `${header}\n\n${code}` });
@@ -64,7 +67,9 @@ export async function dispatch(
       const bytes = s.getMappedRange().slice(0, arrays[i].data.byteLength);
       s.unmap();
       s.destroy();
-      const Ctor = arrays[i].data.constructor as new (b: ArrayBuffer) => Float32Array | Int32Array | Uint32Array;
+      const Ctor = arrays[i].data.constructor as new (
+        b: ArrayBuffer,
+      ) => Float32Array | Int32Array | Uint32Array;
       return new Ctor(bytes);
     }),
   );

@@ -13,11 +13,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function archc(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
   const { Command } = await import("commander");
   const program = new Command().exitOverride();
-  for (const command of [await import("../cli/compile.js"), await import("../cli/run.js")]) command.register(program);
+  for (const command of [await import("../cli/compile.js"), await import("../cli/run.js")])
+    command.register(program);
   let stdout = "";
   let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  const out = vi
+    .spyOn(process.stdout, "write")
+    .mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = vi
+    .spyOn(process.stderr, "write")
+    .mockImplementation((chunk) => ((stderr += String(chunk)), true));
   process.exitCode = 0;
   try {
     await program.parseAsync(["node", "archc", ...args]);
@@ -33,7 +38,16 @@ async function archc(args: string[]): Promise<{ stdout: string; stderr: string; 
 describe("archc compile -> archc run", () => {
   it("writes a versioned executable and runs it to a loss near ln(vocab)", async () => {
     const path = join(dir, "tiny_block.archx");
-    const compiled = await archc(["compile", "examples/tiny_block.arch", "--batch", "2", "--seq", "16", "-o", path]);
+    const compiled = await archc([
+      "compile",
+      "examples/tiny_block.arch",
+      "--batch",
+      "2",
+      "--seq",
+      "16",
+      "-o",
+      path,
+    ]);
     expect(compiled.stderr).toBe("");
     expect(compiled.exitCode).toBe(0);
     expect(compiled.stdout).toMatch(/kernels per forward pass/);
@@ -42,7 +56,14 @@ describe("archc compile -> archc run", () => {
     expect(exe.version).toBe(1);
     expect(exe.kernels.length).toBeGreaterThan(0);
 
-    const ran = await archc(["run", path, "--prompt", "the cat sat on the mat and looked at the dog. ".repeat(3), "--seed", "3"]);
+    const ran = await archc([
+      "run",
+      path,
+      "--prompt",
+      "the cat sat on the mat and looked at the dog. ".repeat(3),
+      "--seed",
+      "3",
+    ]);
     expect(ran.stderr).toBe("");
     expect(ran.exitCode).toBe(0);
     console.log(ran.stdout);
@@ -59,7 +80,14 @@ describe("archc compile -> archc run", () => {
   });
 
   it("the run command and the runtime it uses import nothing from the compiler's passes or code generation", () => {
-    for (const file of ["cli/run.ts", "runtime/archx.ts", "runtime/executor.ts", "runtime/buffers.ts", "runtime/device.ts", "runtime/init.ts"]) {
+    for (const file of [
+      "cli/run.ts",
+      "runtime/archx.ts",
+      "runtime/executor.ts",
+      "runtime/buffers.ts",
+      "runtime/device.ts",
+      "runtime/init.ts",
+    ]) {
       const source = readFileSync(file, "utf8");
       expect(source, file).not.toMatch(/from "\.\.\/compiler\/(codegen|passes|compile|frontend|ir\/lower)/);
     }

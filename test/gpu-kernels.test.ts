@@ -10,7 +10,14 @@ import type { GpuContext } from "../runtime/device.js";
 import type { HostArray } from "../runtime/executor.js";
 import { interpret } from "../runtime/reference/interpreter.js";
 import type { Tensor } from "../runtime/reference/tensor.js";
-import { openRealDevice, relativeError, runOnGpu, seededInts, seededValues, toTensor } from "./gpu-harness.js";
+import {
+  openRealDevice,
+  relativeError,
+  runOnGpu,
+  seededInts,
+  seededValues,
+  toTensor,
+} from "./gpu-harness.js";
 
 const TOLERANCE = 1e-4;
 
@@ -41,12 +48,18 @@ async function checkOp(op: string, operands: Operand[], attrs: Attrs = {}, fuse 
     const name = `in${i}`;
     const dtype = operand.dtype ?? "f32";
     const n = numel(operand.shape);
-    const data = dtype === "i32" ? seededInts(n, seedCounter++, operand.below ?? 4) : seededValues(n, seedCounter++, operand.scale ?? 1);
+    const data =
+      dtype === "i32"
+        ? seededInts(n, seedCounter++, operand.below ?? 4)
+        : seededValues(n, seedCounter++, operand.scale ?? 1);
     feeds[name] = data;
     refFeeds[name] = toTensor(operand.shape, data);
     return b.input(name, dtype, operand.shape);
   });
-  b.output("out", b.scoped("probe", () => b.op(op, ids, attrs)));
+  b.output(
+    "out",
+    b.scoped("probe", () => b.op(op, ids, attrs)),
+  );
   const graph = b.graph;
   const { outputs } = await runOnGpu(gpu, graph, feeds, new Map(), { fuse });
   const reference = interpret(graph, refFeeds, new Map())[graph.outputs.out];
@@ -55,13 +68,30 @@ async function checkOp(op: string, operands: Operand[], attrs: Attrs = {}, fuse 
 
 describe("elementwise and gather kernels", () => {
   it.each([
-    ["add", [[3, 5, 7], [3, 5, 7]]],
+    [
+      "add",
+      [
+        [3, 5, 7],
+        [3, 5, 7],
+      ],
+    ],
     ["add", [[3, 5, 7], [7]]],
-    ["mul", [[13, 29], [13, 29]]],
+    [
+      "mul",
+      [
+        [13, 29],
+        [13, 29],
+      ],
+    ],
     ["gelu", [[1000]]],
     ["silu", [[3, 333]]],
   ] as const)("%s on %j", async (op, shapes) => {
-    expect(await checkOp(op, shapes.map((shape) => ({ shape: [...shape], scale: 3 })))).toBeLessThanOrEqual(TOLERANCE);
+    expect(
+      await checkOp(
+        op,
+        shapes.map((shape) => ({ shape: [...shape], scale: 3 })),
+      ),
+    ).toBeLessThanOrEqual(TOLERANCE);
   });
 
   it("scale", async () => {
@@ -69,15 +99,21 @@ describe("elementwise and gather kernels", () => {
   });
 
   it("embedding", async () => {
-    expect(await checkOp("embedding", [{ shape: [19, 13] }, { shape: [3, 7], dtype: "i32", below: 19 }])).toBeLessThanOrEqual(TOLERANCE);
+    expect(
+      await checkOp("embedding", [{ shape: [19, 13] }, { shape: [3, 7], dtype: "i32", below: 19 }]),
+    ).toBeLessThanOrEqual(TOLERANCE);
   });
 
   it("add_positions", async () => {
-    expect(await checkOp("add_positions", [{ shape: [2, 5, 9] }, { shape: [8, 9] }])).toBeLessThanOrEqual(TOLERANCE);
+    expect(await checkOp("add_positions", [{ shape: [2, 5, 9] }, { shape: [8, 9] }])).toBeLessThanOrEqual(
+      TOLERANCE,
+    );
   });
 
   it("rope", async () => {
-    expect(await checkOp("rope", [{ shape: [2, 9, 3 * 6] }], { heads: 3, head_dim: 6, theta: 10000 })).toBeLessThanOrEqual(TOLERANCE);
+    expect(
+      await checkOp("rope", [{ shape: [2, 9, 3 * 6] }], { heads: 3, head_dim: 6, theta: 10000 }),
+    ).toBeLessThanOrEqual(TOLERANCE);
   });
 });
 
@@ -91,24 +127,30 @@ describe("matmul", () => {
     const [m, k, n] = [67, 37, 70];
     const a = ta ? [k, m] : [m, k];
     const bShape = tb ? [n, k] : [k, n];
-    expect(await checkOp("matmul", [{ shape: a }, { shape: bShape }], { ta, tb })).toBeLessThanOrEqual(TOLERANCE);
+    expect(await checkOp("matmul", [{ shape: a }, { shape: bShape }], { ta, tb })).toBeLessThanOrEqual(
+      TOLERANCE,
+    );
   });
 
   it("flattens leading dims of a", async () => {
-    expect(await checkOp("matmul", [{ shape: [2, 3, 5] }, { shape: [5, 4] }], { ta: false, tb: false })).toBeLessThanOrEqual(TOLERANCE);
+    expect(
+      await checkOp("matmul", [{ shape: [2, 3, 5] }, { shape: [5, 4] }], { ta: false, tb: false }),
+    ).toBeLessThanOrEqual(TOLERANCE);
   });
 });
 
 describe("norms", () => {
   it.each([[[3, 7]], [[2, 3, 300]], [[1, 1]]])("rmsnorm %j", async (shape) => {
     const d = shape[shape.length - 1];
-    expect(await checkOp("rmsnorm", [{ shape, scale: 2 }, { shape: [d] }], { eps: 1e-5 })).toBeLessThanOrEqual(TOLERANCE);
+    expect(
+      await checkOp("rmsnorm", [{ shape, scale: 2 }, { shape: [d] }], { eps: 1e-5 }),
+    ).toBeLessThanOrEqual(TOLERANCE);
   });
   it.each([[[3, 7]], [[2, 3, 300]]])("layernorm %j", async (shape) => {
     const d = shape[shape.length - 1];
-    expect(await checkOp("layernorm", [{ shape, scale: 2 }, { shape: [d] }, { shape: [d] }], { eps: 1e-5 })).toBeLessThanOrEqual(
-      TOLERANCE,
-    );
+    expect(
+      await checkOp("layernorm", [{ shape, scale: 2 }, { shape: [d] }, { shape: [d] }], { eps: 1e-5 }),
+    ).toBeLessThanOrEqual(TOLERANCE);
   });
 });
 
@@ -116,13 +158,17 @@ describe("attention", () => {
   it.each([1, 7, 33, 65])("causal, T=%i", async (t) => {
     const attrs = { heads: 2, kv_heads: 2, head_dim: 8 };
     const shape = [2, t, 16];
-    expect(await checkOp("attention", [{ shape }, { shape }, { shape }], attrs)).toBeLessThanOrEqual(TOLERANCE);
+    expect(await checkOp("attention", [{ shape }, { shape }, { shape }], attrs)).toBeLessThanOrEqual(
+      TOLERANCE,
+    );
   });
   it.each([7, 33])("grouped-query (4 heads on 2 kv heads), T=%i", async (t) => {
     const attrs = { heads: 4, kv_heads: 2, head_dim: 6 };
     const q = [1, t, 24];
     const kv = [1, t, 12];
-    expect(await checkOp("attention", [{ shape: q }, { shape: kv }, { shape: kv }], attrs)).toBeLessThanOrEqual(TOLERANCE);
+    expect(
+      await checkOp("attention", [{ shape: q }, { shape: kv }, { shape: kv }], attrs),
+    ).toBeLessThanOrEqual(TOLERANCE);
   });
 });
 
@@ -130,7 +176,8 @@ describe("attnres", () => {
   const cases: [number, boolean, "softmax" | "sigmoid", "vector" | "token"][] = [];
   for (const sources of [1, 2, 5])
     for (const keyNorm of [true, false])
-      for (const score of ["softmax", "sigmoid"] as const) cases.push([sources, keyNorm, score, sources === 2 ? "token" : "vector"]);
+      for (const score of ["softmax", "sigmoid"] as const)
+        cases.push([sources, keyNorm, score, sources === 2 ? "token" : "vector"]);
   cases.push([5, true, "softmax", "token"]);
   it.each(cases)("%i sources, key_norm=%s, %s, %s query", async (sources, keyNorm, score, query) => {
     const shape = [2, 3, 37];
@@ -158,7 +205,10 @@ describe("cross_entropy", () => {
     const rows = shape.slice(0, -1);
     const vocab = shape[shape.length - 1];
     expect(
-      await checkOp("cross_entropy", [{ shape, scale: 4 }, { shape: rows, dtype: "i32", below: vocab }]),
+      await checkOp("cross_entropy", [
+        { shape, scale: 4 },
+        { shape: rows, dtype: "i32", below: vocab },
+      ]),
     ).toBeLessThanOrEqual(TOLERANCE);
   });
 });

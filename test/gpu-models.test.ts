@@ -50,12 +50,21 @@ describe("whole-model logits match the interpreter", () => {
       const params = uniformParams(graph, 7);
       const tokens = seededInts(batch * seq, 11, vocab);
       const targets = seededInts(batch * seq, 12, vocab);
-      const reference = runOutputs(graph, { tokens: toTensor([batch, seq], tokens), targets: toTensor([batch, seq], targets) }, params);
+      const reference = runOutputs(
+        graph,
+        { tokens: toTensor([batch, seq], tokens), targets: toTensor([batch, seq], targets) },
+        params,
+      );
       for (const fuse of [true, false]) {
-        const { outputs, kernels } = await runOnGpu(gpu, graph, { tokens, targets }, params, { fuse, outputs: ["logits", "loss"] });
+        const { outputs, kernels } = await runOnGpu(gpu, graph, { tokens, targets }, params, {
+          fuse,
+          outputs: ["logits", "loss"],
+        });
         const logitsError = relativeError(outputs.logits, reference.logits.data);
         const lossError = relativeError(outputs.loss, reference.loss.data);
-        console.log(`${label} ${fuse ? "fused" : "unfused"}: ${kernels} kernels, logits error ${logitsError.toExponential(2)}, loss error ${lossError.toExponential(2)}`);
+        console.log(
+          `${label} ${fuse ? "fused" : "unfused"}: ${kernels} kernels, logits error ${logitsError.toExponential(2)}, loss error ${lossError.toExponential(2)}`,
+        );
         expect(logitsError).toBeLessThanOrEqual(1e-4);
         expect(lossError).toBeLessThanOrEqual(1e-4);
       }

@@ -19,7 +19,15 @@ function layer(mlp: "gelu" | "swiglu", kvHeads: number): LayerSpec {
 }
 
 function attn(overrides: Partial<Extract<ResidualSpec, { kind: "attn" }>> = {}): ResidualSpec {
-  return { kind: "attn", blocks: null, keyNorm: true, score: "softmax", weights: "query", query: "vector", ...overrides };
+  return {
+    kind: "attn",
+    blocks: null,
+    keyNorm: true,
+    score: "softmax",
+    weights: "query",
+    query: "vector",
+    ...overrides,
+  };
 }
 
 function tinyModel(residual: ResidualSpec, overrides: Partial<ModelSpec> = {}, layers = 4): ModelSpec {
@@ -43,7 +51,12 @@ function checkModel(model: ModelSpec, seed: number): void {
   const graph = lowerModel(model, { batch: 2, seq: 4 });
   const feeds = { tokens: randomIds([2, 4], VOCAB, rand), targets: randomIds([2, 4], VOCAB, rand) };
   const params = randomParams(graph, rand, 0.5);
-  const { mismatches, checked } = gradcheck(graph, feeds, params, { samplesPerParam: 3, rand, rtol: 1e-4, atol: 1e-7 });
+  const { mismatches, checked } = gradcheck(graph, feeds, params, {
+    samplesPerParam: 3,
+    rand,
+    rtol: 1e-4,
+    atol: 1e-7,
+  });
   expect(checked).toBeGreaterThanOrEqual(3 * graph.params.length - 3);
   expect(mismatches).toEqual([]);
 }
@@ -60,7 +73,8 @@ describe("ablation switches", () => {
   it("no key norm", () => checkModel(tinyModel(attn({ keyNorm: false })), 11));
   it("sigmoid scores", () => checkModel(tinyModel(attn({ score: "sigmoid", blocks: 2 })), 12));
   it("static (input-independent) weights", () => checkModel(tinyModel(attn({ weights: "static" })), 13));
-  it("projected (input-dependent) query", () => checkModel(tinyModel(attn({ query: "projected", blocks: 2 })), 14));
+  it("projected (input-dependent) query", () =>
+    checkModel(tinyModel(attn({ query: "projected", blocks: 2 })), 14));
   it("layernorm, learned positions, gelu MLP, tied head, multi-head kv", () =>
     checkModel(
       tinyModel(attn({ blocks: 2 }), {

@@ -35,7 +35,11 @@ function checkOp(op: string, operands: Operand[], attrs: Attrs = {}, seed = 1) {
   }
   b.output("loss", loss);
   const params = randomParams(b.graph, rand);
-  for (const [name, spread] of spreads) params.set(name, params.get(name)!.map((v) => v * spread));
+  for (const [name, spread] of spreads)
+    params.set(
+      name,
+      params.get(name)!.map((v) => v * spread),
+    );
   const { mismatches, checked } = gradcheck(b.graph, feeds, params);
   expect(checked).toBeGreaterThan(0);
   expect(mismatches).toEqual([]);
@@ -105,14 +109,24 @@ describe("gradients of AttnRes", () => {
     for (const keyNorm of [true, false])
       for (const query of ["vector", "projected"]) {
         it(`${score}, key norm ${keyNorm ? "on" : "off"}, ${query} query, 3 sources`, () => {
-          const operands: Operand[] = [{ shape }, { shape }, { shape }, { shape: query === "vector" ? [4] : shape }];
+          const operands: Operand[] = [
+            { shape },
+            { shape },
+            { shape },
+            { shape: query === "vector" ? [4] : shape },
+          ];
           if (keyNorm) operands.push({ shape: [4] });
           checkOp("attnres", operands, { sources: 3, score, key_norm: keyNorm, eps: 1e-6 });
         });
       }
 
   it("a single source", () => {
-    checkOp("attnres", [{ shape }, { shape: [4] }, { shape: [4] }], { sources: 1, score: "softmax", key_norm: true, eps: 1e-6 });
+    checkOp("attnres", [{ shape }, { shape: [4] }, { shape: [4] }], {
+      sources: 1,
+      score: "softmax",
+      key_norm: true,
+      eps: 1e-6,
+    });
   });
 
   for (const score of ["softmax", "sigmoid"])
@@ -131,7 +145,10 @@ describe("gradients of lookups and the loss", () => {
   });
 
   it("cross_entropy", () => {
-    checkOp("cross_entropy", [{ shape: [2, 3, 5], spread: 3 }, { ids: [2, 3], below: 5 }]);
+    checkOp("cross_entropy", [
+      { shape: [2, 3, 5], spread: 3 },
+      { ids: [2, 3], below: 5 },
+    ]);
   });
 
   it("a value used twice accumulates both gradients", () => {
@@ -141,7 +158,11 @@ describe("gradients of lookups and the loss", () => {
     const targets = b.input("targets", "i32", [3]);
     const y = b.op("mul", [x, b.op("gelu", [x])]);
     b.output("loss", b.op("cross_entropy", [b.op("add", [y, x]), targets]));
-    const { mismatches } = gradcheck(b.graph, { targets: randomIds([3], 4, rand) }, randomParams(b.graph, rand));
+    const { mismatches } = gradcheck(
+      b.graph,
+      { targets: randomIds([3], 4, rand) },
+      randomParams(b.graph, rand),
+    );
     expect(mismatches).toEqual([]);
   });
 });

@@ -21,17 +21,26 @@ export function seededRandom(seed: number): () => number {
 }
 
 export function randomTensor(shape: number[], rand: () => number, spread = 1): Tensor {
-  return fromValues(shape, Array.from({ length: numel(shape) }, () => (rand() * 2 - 1) * spread));
+  return fromValues(
+    shape,
+    Array.from({ length: numel(shape) }, () => (rand() * 2 - 1) * spread),
+  );
 }
 
 export function randomIds(shape: number[], below: number, rand: () => number): Tensor {
-  return fromInts(shape, Array.from({ length: numel(shape) }, () => Math.floor(rand() * below)));
+  return fromInts(
+    shape,
+    Array.from({ length: numel(shape) }, () => Math.floor(rand() * below)),
+  );
 }
 
 export function randomParams(graph: Graph, rand: () => number, spread = 1): ParamValues {
   const params: ParamValues = new Map();
   for (const p of graph.params)
-    params.set(p.name, Float64Array.from({ length: numel(p.shape) }, () => (rand() * 2 - 1) * spread));
+    params.set(
+      p.name,
+      Float64Array.from({ length: numel(p.shape) }, () => (rand() * 2 - 1) * spread),
+    );
   return params;
 }
 
@@ -52,7 +61,11 @@ export interface GradcheckOptions {
 }
 
 /** analytic gradients of "loss" w.r.t. every parameter, by autodiff and the interpreter */
-export function analyticGradients(graph: Graph, feeds: Record<string, Tensor>, params: ParamValues): Map<string, Float64Array> {
+export function analyticGradients(
+  graph: Graph,
+  feeds: Record<string, Tensor>,
+  params: ParamValues,
+): Map<string, Float64Array> {
   const backward = differentiate(graph);
   const outputs = runOutputs(backward, feeds, params);
   const grads = new Map<string, Float64Array>();

@@ -10,11 +10,24 @@ describe("CLI shape flags", () => {
     expect(graphShape(tinySpec(), { batch: "4", seq: "8" })).toEqual({ batch: 4, seq: 8 });
   });
   it("rejects non-positive, fractional and oversized values as user errors", () => {
-    for (const bad of ["0", "-1", "2.5", "x", ""]) expect(() => positiveInteger(bad, "--batch")).toThrow(UserError);
-    expect(() => graphShape(tinySpec({ context: 16 }), { seq: "17" })).toThrow(/exceeds model tiny's context 16/);
+    for (const bad of ["0", "-1", "2.5", "x", ""])
+      expect(() => positiveInteger(bad, "--batch")).toThrow(UserError);
+    expect(() => graphShape(tinySpec({ context: 16 }), { seq: "17" })).toThrow(
+      /exceeds model tiny's context 16/,
+    );
   });
   it("turns a lowering rejection into a user error", () => {
-    const spec = tinySpec({ layers: 2, residual: { kind: "attn", blocks: 3, keyNorm: true, score: "softmax", weights: "query", query: "vector" } });
+    const spec = tinySpec({
+      layers: 2,
+      residual: {
+        kind: "attn",
+        blocks: 3,
+        keyNorm: true,
+        score: "softmax",
+        weights: "query",
+        query: "vector",
+      },
+    });
     expect(() => lowerForCli(spec, { batch: 1, seq: 4 })).toThrow(UserError);
   });
 });
@@ -29,8 +42,12 @@ describe("archc ir / inspect commands on the examples", () => {
     inspect.register(program);
     let stdout = "";
     let stderr = "";
-    const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
-    const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
+    const out = vi
+      .spyOn(process.stdout, "write")
+      .mockImplementation((chunk) => ((stdout += String(chunk)), true));
+    const err = vi
+      .spyOn(process.stderr, "write")
+      .mockImplementation((chunk) => ((stderr += String(chunk)), true));
     const before = process.exitCode;
     process.exitCode = undefined;
     try {
@@ -55,8 +72,12 @@ describe("archc ir / inspect commands on the examples", () => {
     expect(r.exitCode).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.seq).toBe(16);
-    expect(report.parameters.total).toBe(Object.values(report.parameters.byGroup as Record<string, number>).reduce((a, b) => a + b, 0));
-    expect(report.attnres.perSublayer.map((s: { sources: number }) => s.sources)).toEqual([1, 2, 2, 2, 2, 3, 3, 3]);
+    expect(report.parameters.total).toBe(
+      Object.values(report.parameters.byGroup as Record<string, number>).reduce((a, b) => a + b, 0),
+    );
+    expect(report.attnres.perSublayer.map((s: { sources: number }) => s.sources)).toEqual([
+      1, 2, 2, 2, 2, 3, 3, 3,
+    ]);
   });
 
   it("user errors go to stderr with exit code 1 and no stack trace", async () => {

@@ -29,7 +29,9 @@ describe("inspectModel", () => {
   it("a tied head adds no parameters; learned positions add context x D", () => {
     const untied = inspectModel(tinySpec(), opts).parameters.total;
     expect(inspectModel(tinySpec({ tied: true }), opts).parameters.total).toBe(untied - D * V);
-    expect(inspectModel(tinySpec({ position: { kind: "learned" } }), opts).parameters.byGroup.position).toBe(16 * D);
+    expect(inspectModel(tinySpec({ position: { kind: "learned" } }), opts).parameters.byGroup.position).toBe(
+      16 * D,
+    );
   });
 
   it("forward FLOPs per token: 2 x matmul weights, causal attention, nothing for add", () => {
@@ -82,7 +84,13 @@ describe("inspectModel", () => {
 
   it("formats a readable table naming every section", () => {
     const text = formatInspect(inspectModel(tinySpec({ residual: FULL }), opts));
-    for (const heading of ["parameters", "FLOPs per token", "activation memory", "AttnRes sources", "layers.1.mlp"])
+    for (const heading of [
+      "parameters",
+      "FLOPs per token",
+      "activation memory",
+      "AttnRes sources",
+      "layers.1.mlp",
+    ])
       expect(text).toContain(heading);
   });
 });

@@ -40,7 +40,9 @@ describe("printGraph", () => {
     expect(lines).toContain("param embed.tokens: f32[32,16] = normal(0.02)  # embedding, decay");
     expect(lines).toContain("param layers.0.attn.res.query: f32[16] = zeros  # attnres");
     expect(lines).toContain("%0 = input tokens : i32[2,8]");
-    expect(text).toMatch(/^%\d+ = attnres %\d+, %\d+, %\d+, %\d+ \{eps=0\.000001, key_norm=true, score=softmax, sources=2\} : f32\[2,8,16\]   # layers\.0\.mlp\.res$/m);
+    expect(text).toMatch(
+      /^%\d+ = attnres %\d+, %\d+, %\d+, %\d+ \{eps=0\.000001, key_norm=true, score=softmax, sources=2\} : f32\[2,8,16\]   # layers\.0\.mlp\.res$/m,
+    );
     expect(text).toMatch(/^%\d+ = matmul %\d+, %\d+ \{ta=false, tb=false\} : f32\[2,8,32\]   # head$/m);
     expect(lines.at(-3)).toMatch(/^output logits = %\d+$/);
     expect(lines.at(-2)).toMatch(/^output loss = %\d+$/);
@@ -78,7 +80,10 @@ describe.skipIf(!existsSync(frontendPath) || examples.length === 0)("golden IR d
   for (const file of examples)
     it(file, async () => {
       const frontend = (await import(/* @vite-ignore */ frontendPath)) as {
-        loadProgram(files: string[]): { program: { models: Map<string, ModelSpec> }; diagnostics: { severity: string }[] };
+        loadProgram(files: string[]): {
+          program: { models: Map<string, ModelSpec> };
+          diagnostics: { severity: string }[];
+        };
       };
       const path = join(examplesDir, file);
       const result = frontend.loadProgram([path]);

@@ -55,7 +55,12 @@ describe("verifyGraph: outputs", () => {
 });
 
 describe("verifyGraph at the autodiff boundary", () => {
-  const residuals = { add: { kind: "add" } as const, full: FULL, "block projected": blockRes(2, { query: "projected" }), "block static": blockRes(1, { weights: "static" }) };
+  const residuals = {
+    add: { kind: "add" } as const,
+    full: FULL,
+    "block projected": blockRes(2, { query: "projected" }),
+    "block static": blockRes(1, { weights: "static" }),
+  };
   for (const [label, residual] of Object.entries(residuals))
     it(`forward + backward graph of ${label} verifies`, () => {
       const forward = lowerModel(tinySpec({ layers: 4, residual, tied: true }), { batch: 1, seq: 4 });

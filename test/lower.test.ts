@@ -18,7 +18,9 @@ const param = (g: Graph, name: string) => g.params.find((p) => p.name === name);
 
 /** sources seen by each attnres node in order, the last being the final aggregation */
 function sourceCounts(g: Graph): number[] {
-  return g.nodes.filter((n) => n.op === "attnres" || n.op === "attnres_static").map((n) => n.attrs.sources as number);
+  return g.nodes
+    .filter((n) => n.op === "attnres" || n.op === "attnres_static")
+    .map((n) => n.attrs.sources as number);
 }
 
 /** the paper's rule written independently of lowering: sources per sublayer for N blocks over layers */
@@ -43,18 +45,41 @@ describe("lowerModel: baseline", () => {
   it("names parameters stably", () => {
     expect(paramNames(g)).toEqual([
       "embed.tokens",
-      "layers.0.attn.norm.gain", "layers.0.attn.wq", "layers.0.attn.wk", "layers.0.attn.wv", "layers.0.attn.wo",
-      "layers.0.mlp.norm.gain", "layers.0.mlp.wg", "layers.0.mlp.wu", "layers.0.mlp.w2",
-      "layers.1.attn.norm.gain", "layers.1.attn.wq", "layers.1.attn.wk", "layers.1.attn.wv", "layers.1.attn.wo",
-      "layers.1.mlp.norm.gain", "layers.1.mlp.wg", "layers.1.mlp.wu", "layers.1.mlp.w2",
-      "final.norm.gain", "head.w",
+      "layers.0.attn.norm.gain",
+      "layers.0.attn.wq",
+      "layers.0.attn.wk",
+      "layers.0.attn.wv",
+      "layers.0.attn.wo",
+      "layers.0.mlp.norm.gain",
+      "layers.0.mlp.wg",
+      "layers.0.mlp.wu",
+      "layers.0.mlp.w2",
+      "layers.1.attn.norm.gain",
+      "layers.1.attn.wq",
+      "layers.1.attn.wk",
+      "layers.1.attn.wv",
+      "layers.1.attn.wo",
+      "layers.1.mlp.norm.gain",
+      "layers.1.mlp.wg",
+      "layers.1.mlp.wu",
+      "layers.1.mlp.w2",
+      "final.norm.gain",
+      "head.w",
     ]);
   });
   it("initialises and groups parameters as specified", () => {
-    expect(param(g, "layers.0.attn.wq")).toMatchObject({ init: { kind: "normal", std: 0.02 }, decay: true, group: "attention" });
+    expect(param(g, "layers.0.attn.wq")).toMatchObject({
+      init: { kind: "normal", std: 0.02 },
+      decay: true,
+      group: "attention",
+    });
     expect(param(g, "layers.1.mlp.w2")!.init).toEqual({ kind: "normal", std: 0.02 / Math.sqrt(8) });
     expect(param(g, "layers.0.attn.wo")!.init).toEqual({ kind: "normal", std: 0.02 / Math.sqrt(8) });
-    expect(param(g, "final.norm.gain")).toMatchObject({ init: { kind: "ones" }, decay: false, group: "norm" });
+    expect(param(g, "final.norm.gain")).toMatchObject({
+      init: { kind: "ones" },
+      decay: false,
+      group: "norm",
+    });
     expect(param(g, "embed.tokens")).toMatchObject({ decay: true, group: "embedding", shape: [32, 16] });
     expect(param(g, "head.w")).toMatchObject({ decay: true, group: "head", shape: [16, 32] });
   });
@@ -71,7 +96,9 @@ describe("lowerModel: baseline", () => {
 
 describe("lowerModel: variants", () => {
   it("layernorm, gelu, learned positions and untied head", () => {
-    const g = lowered(tinySpec({ norm: { kind: "layernorm", eps: 1e-5 }, mlp: "gelu", position: { kind: "learned" } }));
+    const g = lowered(
+      tinySpec({ norm: { kind: "layernorm", eps: 1e-5 }, mlp: "gelu", position: { kind: "learned" } }),
+    );
     expect(paramNames(g)).toContain("layers.0.attn.norm.bias");
     expect(paramNames(g)).toContain("layers.1.mlp.w1");
     expect(param(g, "embed.positions")).toMatchObject({ shape: [16, 16], group: "position" });
@@ -105,7 +132,12 @@ describe("lowerModel: AttnRes", () => {
     const g = lowered(tinySpec({ layers: 4, residual: FULL }));
     expect(sourceCounts(g)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(g.nodes.filter((n) => n.op === "add")).toHaveLength(0);
-    expect(param(g, "layers.2.mlp.res.query")).toMatchObject({ shape: [16], init: { kind: "zeros" }, decay: false, group: "attnres" });
+    expect(param(g, "layers.2.mlp.res.query")).toMatchObject({
+      shape: [16],
+      init: { kind: "zeros" },
+      decay: false,
+      group: "attnres",
+    });
     expect(param(g, "layers.2.mlp.res.key_gain")).toMatchObject({ init: { kind: "ones" }, decay: false });
     expect(paramNames(g)).toContain("final.res.query");
   });
@@ -113,10 +145,19 @@ describe("lowerModel: AttnRes", () => {
     const g = lowered(tinySpec({ layers: 2, residual: FULL }));
     const final = g.nodes.filter((n) => n.op === "attnres").at(-1)!;
     const embedding = g.nodes.find((n) => n.op === "embedding")!;
-    const wos = g.nodes.filter((n) => n.op === "matmul" && ["wo", "w2"].some((w) => String(g.nodes[n.inputs[1]].attrs.name).endsWith(w)));
+    const wos = g.nodes.filter(
+      (n) =>
+        n.op === "matmul" && ["wo", "w2"].some((w) => String(g.nodes[n.inputs[1]].attrs.name).endsWith(w)),
+    );
     expect(final.inputs.slice(0, 5)).toEqual([embedding.id, ...wos.map((n) => n.id)]);
   });
-  for (const [layers, blocks] of [[4, 2], [4, 4], [4, 1], [5, 2], [6, 4]]) {
+  for (const [layers, blocks] of [
+    [4, 2],
+    [4, 4],
+    [4, 1],
+    [5, 2],
+    [6, 4],
+  ]) {
     it(`Block: ${layers} layers, N=${blocks} follows the block rule`, () => {
       const g = lowered(tinySpec({ layers, residual: blockRes(blocks) }));
       expect(sourceCounts(g)).toEqual(expectedBlockCounts(layers, 2, blocks));

@@ -29,7 +29,11 @@ function uniformParams(graph: Graph, a: number, seed: number): Map<string, Float
 }
 
 describe("CPU interpreter on whole models", () => {
-  for (const [label, residual] of [["baseline", { kind: "add" } as const], ["Full", FULL], ["Block N=2", blockRes(2)]] as const) {
+  for (const [label, residual] of [
+    ["baseline", { kind: "add" } as const],
+    ["Full", FULL],
+    ["Block N=2", blockRes(2)],
+  ] as const) {
     it(`${label}: default init gives loss close to ln(256)`, () => {
       const spec = tinySpec({ vocab: 256, dim: 32, heads: 4, layers: 2, residual });
       const graph = lowerModel(spec, { batch, seq });
@@ -68,7 +72,8 @@ describe("AttnRes semantics through the interpreter", () => {
   it("with zero pseudo-queries, each Full aggregation is the plain mean of its sources", () => {
     const graph = lowerModel(tinySpec({ vocab: 32, layers: 2, residual: FULL }), { batch, seq });
     const params = uniformParams(graph, 0.3, 4);
-    for (const p of graph.params) if (p.name.endsWith("res.query")) params.set(p.name, new Float64Array(p.shape[0]));
+    for (const p of graph.params)
+      if (p.name.endsWith("res.query")) params.set(p.name, new Float64Array(p.shape[0]));
     const values = interpret(graph, tokenFeeds(32, 2), params);
     const aggregations = graph.nodes.filter((n) => n.op === "attnres");
     expect(aggregations).toHaveLength(5);
@@ -86,7 +91,8 @@ describe("AttnRes semantics through the interpreter", () => {
   it("Block N=1 with zero queries: the final output is the mean of x0 and the sum of all sublayer outputs", () => {
     const graph = lowerModel(tinySpec({ vocab: 32, layers: 2, residual: blockRes(1) }), { batch, seq });
     const params = uniformParams(graph, 0.3, 8);
-    for (const p of graph.params) if (p.name.endsWith("res.query")) params.set(p.name, new Float64Array(p.shape[0]));
+    for (const p of graph.params)
+      if (p.name.endsWith("res.query")) params.set(p.name, new Float64Array(p.shape[0]));
     const values = interpret(graph, tokenFeeds(32, 2), params);
     const x0 = values[graph.nodes.find((n) => n.op === "embedding")!.id].data;
     const outputs = graph.nodes
@@ -107,12 +113,16 @@ describe("interpreter input checking", () => {
   const targets = fromInts([1, 2], [0, 1]);
   it("names a missing feed, a wrongly shaped feed and a missing parameter", () => {
     expect(() => runOutputs(graph, { targets }, params)).toThrow(/no feed for input 'tokens'/);
-    expect(() => runOutputs(graph, { tokens: fromInts([2, 1], [0, 1]), targets }, params)).toThrow(/input 'tokens'/);
+    expect(() => runOutputs(graph, { tokens: fromInts([2, 1], [0, 1]), targets }, params)).toThrow(
+      /input 'tokens'/,
+    );
     const partial = new Map(params);
     partial.delete("head.w");
     expect(() => runOutputs(graph, { tokens: targets, targets }, partial)).toThrow(/head\.w/);
   });
   it("rejects token ids outside the vocabulary", () => {
-    expect(() => runOutputs(graph, { tokens: fromInts([1, 2], [0, 32]), targets }, params)).toThrow(/outside \[0, 32\)/);
+    expect(() => runOutputs(graph, { tokens: fromInts([1, 2], [0, 32]), targets }, params)).toThrow(
+      /outside \[0, 32\)/,
+    );
   });
 });

@@ -8,7 +8,11 @@ import { fromInts, fromValues } from "../runtime/reference/tensor.js";
 
 /** applies one op to tensors, building the node exactly as the graph builder would */
 function apply(op: string, inputs: Tensor[], attrs: Attrs = {}): Tensor {
-  const type = inferType(op, inputs.map((t) => t.type), attrs);
+  const type = inferType(
+    op,
+    inputs.map((t) => t.type),
+    attrs,
+  );
   return evaluateNode({ id: 0, op, inputs: inputs.map((_, i) => i), attrs, type, scope: "test" }, inputs);
 }
 
@@ -21,7 +25,13 @@ function seededValues(n: number, seed: number): number[] {
 }
 
 function rand(shape: number[], seed: number): Tensor {
-  return fromValues(shape, seededValues(shape.reduce((a, b) => a * b, 1), seed));
+  return fromValues(
+    shape,
+    seededValues(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+  );
 }
 
 const arr = (t: Tensor) => Array.from(t.data);
@@ -82,16 +92,20 @@ describe("matmul", () => {
 describe("norms", () => {
   it("rmsnorm output has RMS equal to the gain (up to eps)", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.double({ min: 0.1, max: 3, noNaN: true }), (seed, g) => {
-        const x = rand([3, 8], seed);
-        const gain = fromValues([8], new Array(8).fill(g));
-        const out = apply("rmsnorm", [x, gain], { eps: 0 });
-        for (let r = 0; r < 3; r++) {
-          const row = arr(out).slice(r * 8, r * 8 + 8);
-          const rms = Math.sqrt(row.reduce((s, v) => s + v * v, 0) / 8);
-          expect(rms).toBeCloseTo(g, 9);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 1e6 }),
+        fc.double({ min: 0.1, max: 3, noNaN: true }),
+        (seed, g) => {
+          const x = rand([3, 8], seed);
+          const gain = fromValues([8], new Array(8).fill(g));
+          const out = apply("rmsnorm", [x, gain], { eps: 0 });
+          for (let r = 0; r < 3; r++) {
+            const row = arr(out).slice(r * 8, r * 8 + 8);
+            const rms = Math.sqrt(row.reduce((s, v) => s + v * v, 0) / 8);
+            expect(rms).toBeCloseTo(g, 9);
+          }
+        },
+      ),
       { numRuns: 30 },
     );
   });
@@ -103,7 +117,13 @@ describe("norms", () => {
   });
   it("layernorm gives mean = bias and std = gain", () => {
     const x = rand([2, 6], 7);
-    const out = arr(apply("layernorm", [x, fromValues([6], new Array(6).fill(2)), fromValues([6], new Array(6).fill(0.5))], { eps: 0 }));
+    const out = arr(
+      apply(
+        "layernorm",
+        [x, fromValues([6], new Array(6).fill(2)), fromValues([6], new Array(6).fill(0.5))],
+        { eps: 0 },
+      ),
+    );
     for (let r = 0; r < 2; r++) {
       const row = out.slice(r * 6, r * 6 + 6);
       const mean = row.reduce((s, v) => s + v, 0) / 6;
@@ -133,7 +153,9 @@ describe("rope", () => {
     const x = fromValues([1, 2, 4], [0, 0, 0, 0, 1, 1, 0, 0]);
     const out = arr(apply("rope", [x], { heads: 1, head_dim: 4, theta: 100 }));
     // t = 1, i = 0: angle 1; i = 1: angle 100^(-1/2) = 0.1
-    expect(out.slice(4)).toEqual([Math.cos(1), Math.cos(0.1), Math.sin(1), Math.sin(0.1)].map((v) => expect.closeTo(v, 12)));
+    expect(out.slice(4)).toEqual(
+      [Math.cos(1), Math.cos(0.1), Math.sin(1), Math.sin(0.1)].map((v) => expect.closeTo(v, 12)),
+    );
   });
 });
 
@@ -142,7 +164,9 @@ describe("attention", () => {
     const q = rand([2, 1, 4], 1);
     const k = rand([2, 1, 4], 2);
     const v = rand([2, 1, 4], 3);
-    expect(arr(apply("attention", [q, k, v], { heads: 2, kv_heads: 2, head_dim: 2 }))).toEqual(arr(v).map((x) => expect.closeTo(x, 14)));
+    expect(arr(apply("attention", [q, k, v], { heads: 2, kv_heads: 2, head_dim: 2 }))).toEqual(
+      arr(v).map((x) => expect.closeTo(x, 14)),
+    );
   });
   it("is causal and averages values when all scores are equal", () => {
     const q = fromValues([1, 3, 2], new Array(6).fill(0));
@@ -192,7 +216,12 @@ describe("attnres", () => {
   });
   it("with a zero query is the plain mean of the sources", () => {
     const srcs = [rand([1, 2, 4], 1), rand([1, 2, 4], 2), rand([1, 2, 4], 3)];
-    const out = arr(apply("attnres", [...srcs, fromValues([4], [0, 0, 0, 0]), fromValues([4], [1, 1, 1, 1])], { ...base, sources: 3 }));
+    const out = arr(
+      apply("attnres", [...srcs, fromValues([4], [0, 0, 0, 0]), fromValues([4], [1, 1, 1, 1])], {
+        ...base,
+        sources: 3,
+      }),
+    );
     const mean = arr(srcs[0]).map((_, i) => (arr(srcs[0])[i] + arr(srcs[1])[i] + arr(srcs[2])[i]) / 3);
     expect(out).toEqual(mean.map((x) => expect.closeTo(x, 14)));
   });
@@ -214,7 +243,9 @@ describe("attnres", () => {
     const s0 = fromValues([1, 1, 2], [3, 4]);
     const s1 = fromValues([1, 1, 2], [1, 0]);
     const q = fromValues([2], [0.5, -1]);
-    const out = arr(apply("attnres", [s0, s1, q], { score: "sigmoid", key_norm: false, eps: 1e-6, sources: 2 }));
+    const out = arr(
+      apply("attnres", [s0, s1, q], { score: "sigmoid", key_norm: false, eps: 1e-6, sources: 2 }),
+    );
     const sig = (x: number) => 1 / (1 + Math.exp(-x));
     const a0 = sig(1.5 - 4);
     const a1 = sig(0.5);
@@ -233,14 +264,23 @@ describe("attnres", () => {
     const s0 = fromValues([1, 1, 1], [2]);
     const s1 = fromValues([1, 1, 1], [6]);
     const logits = fromValues([2], [0, Math.log(3)]);
-    expect(arr(apply("attnres_static", [s0, s1, logits], { sources: 2, score: "softmax" }))[0]).toBeCloseTo(0.25 * 2 + 0.75 * 6, 12);
-    expect(arr(apply("attnres_static", [s0, s1, logits], { sources: 2, score: "sigmoid" }))[0]).toBeCloseTo(0.5 * 2 + 0.75 * 6, 12);
+    expect(arr(apply("attnres_static", [s0, s1, logits], { sources: 2, score: "softmax" }))[0]).toBeCloseTo(
+      0.25 * 2 + 0.75 * 6,
+      12,
+    );
+    expect(arr(apply("attnres_static", [s0, s1, logits], { sources: 2, score: "sigmoid" }))[0]).toBeCloseTo(
+      0.5 * 2 + 0.75 * 6,
+      12,
+    );
   });
 });
 
 describe("cross_entropy", () => {
   it("uniform logits give ln(V)", () => {
-    const out = apply("cross_entropy", [fromValues([2, 1, 5], new Array(10).fill(3)), fromInts([2, 1], [0, 4])]);
+    const out = apply("cross_entropy", [
+      fromValues([2, 1, 5], new Array(10).fill(3)),
+      fromInts([2, 1], [0, 4]),
+    ]);
     expect(out.type.shape).toEqual([]);
     expect(out.data[0]).toBeCloseTo(Math.log(5), 12);
   });
@@ -256,13 +296,19 @@ describe("cross_entropy", () => {
 describe("normalisation properties", () => {
   it("attention weights sum to one: constant values come back unchanged for any q, k", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.double({ min: -5, max: 5, noNaN: true }), (seed, c) => {
-        const q = rand([1, 4, 6], seed);
-        const k = rand([1, 4, 6], seed + 1);
-        const v = fromValues([1, 4, 6], new Array(24).fill(c));
-        const out = arr(apply("attention", [scaleBy(q, 10), scaleBy(k, 10), v], { heads: 3, kv_heads: 3, head_dim: 2 }));
-        for (const x of out) expect(x).toBeCloseTo(c, 10);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 1e6 }),
+        fc.double({ min: -5, max: 5, noNaN: true }),
+        (seed, c) => {
+          const q = rand([1, 4, 6], seed);
+          const k = rand([1, 4, 6], seed + 1);
+          const v = fromValues([1, 4, 6], new Array(24).fill(c));
+          const out = arr(
+            apply("attention", [scaleBy(q, 10), scaleBy(k, 10), v], { heads: 3, kv_heads: 3, head_dim: 2 }),
+          );
+          for (const x of out) expect(x).toBeCloseTo(c, 10);
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -285,5 +331,8 @@ describe("normalisation properties", () => {
 });
 
 function scaleBy(t: Tensor, factor: number): Tensor {
-  return fromValues(t.type.shape, arr(t).map((x) => x * factor));
+  return fromValues(
+    t.type.shape,
+    arr(t).map((x) => x * factor),
+  );
 }

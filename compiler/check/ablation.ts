@@ -12,7 +12,10 @@ export function buildAblation(ctx: CheckContext, decl: AblationDecl): AblationSp
   const baseName = decl.base.name;
   const base = ctx.definitions.models.get(baseName);
   if (!base) {
-    ctx.report("A0203", decl.base.span, { name: baseName, hint: suggestionHint(closestName(baseName, ctx.definitions.models.keys())) });
+    ctx.report("A0203", decl.base.span, {
+      name: baseName,
+      hint: suggestionHint(closestName(baseName, ctx.definitions.models.keys())),
+    });
     return undefined;
   }
   if (decl.fields.length !== 1) {

@@ -6,7 +6,14 @@ import type { BinaryOperator, Expr } from "../syntax/ast.js";
 import type { CheckContext } from "./context.js";
 import { closestName } from "./suggest.js";
 import { suggestionHint } from "../diagnostics/diagnostic.js";
-import { describeValue, formatNumber, type CallValue, type NumberValue, type StackItem, type Value } from "./values.js";
+import {
+  describeValue,
+  formatNumber,
+  type CallValue,
+  type NumberValue,
+  type StackItem,
+  type Value,
+} from "./values.js";
 
 export interface Scope {
   /** the value bound to `name`, or undefined when the scope has no such name */
@@ -50,10 +57,20 @@ export class Evaluator {
           name: expr.callee.name,
           nameSpan: expr.callee.span,
           span: expr.span,
-          args: expr.args.map((a) => ({ name: a.name?.name, nameSpan: a.name?.span, value: this.evaluate(a.value), span: a.span })),
+          args: expr.args.map((a) => ({
+            name: a.name?.name,
+            nameSpan: a.name?.span,
+            value: this.evaluate(a.value),
+            span: a.span,
+          })),
         };
       case "list":
-        return { kind: "list", items: expr.items.map((e) => this.evaluate(e)), exprs: expr.items, span: expr.span };
+        return {
+          kind: "list",
+          items: expr.items.map((e) => this.evaluate(e)),
+          exprs: expr.items,
+          span: expr.span,
+        };
       case "negate": {
         const operand = this.evaluate(expr.operand);
         if (operand.kind === "error") return operand;
@@ -75,8 +92,10 @@ export class Evaluator {
   private apply(op: BinaryOperator, left: Value, right: Value, span: SourceSpan, opSpan: SourceSpan): Value {
     if (left.kind === "error") return left;
     if (right.kind === "error") return right;
-    for (const side of [left, right]) if (side.kind === "symbol" && !this.isBlockName(side.name)) return this.unknownName(side);
-    if (left.kind === "number" && right.kind === "number") return this.arithmetic(op, left, right, span, opSpan);
+    for (const side of [left, right])
+      if (side.kind === "symbol" && !this.isBlockName(side.name)) return this.unknownName(side);
+    if (left.kind === "number" && right.kind === "number")
+      return this.arithmetic(op, left, right, span, opSpan);
     const leftStack = this.asStack(left);
     const rightStack = this.asStack(right);
     if (op === "+" && leftStack && rightStack) return this.concat(leftStack, rightStack, span);
@@ -100,7 +119,13 @@ export class Evaluator {
     return { kind: "error", span };
   }
 
-  private arithmetic(op: BinaryOperator, left: NumberValue, right: NumberValue, span: SourceSpan, opSpan: SourceSpan): Value {
+  private arithmetic(
+    op: BinaryOperator,
+    left: NumberValue,
+    right: NumberValue,
+    span: SourceSpan,
+    opSpan: SourceSpan,
+  ): Value {
     if ((op === "/" || op === "%") && right.value === 0) {
       this.ctx.report("A0304", opSpan);
       return { kind: "error", span };
@@ -124,12 +149,18 @@ export class Evaluator {
         break;
     }
     const wholeOperands = Number.isInteger(left.value) && Number.isInteger(right.value);
-    if (!Number.isFinite(value) || (wholeOperands && Number.isInteger(value) && !Number.isSafeInteger(value))) {
-      this.ctx.report("A0306", span, { value: Number.isFinite(value) ? formatNumber(value) : "(beyond floating point)" });
+    if (
+      !Number.isFinite(value) ||
+      (wholeOperands && Number.isInteger(value) && !Number.isSafeInteger(value))
+    ) {
+      this.ctx.report("A0306", span, {
+        value: Number.isFinite(value) ? formatNumber(value) : "(beyond floating point)",
+      });
       return { kind: "error", span };
     }
     let inexact = Number.isInteger(value) ? undefined : (left.inexact ?? right.inexact);
-    if (op === "/" && wholeOperands && !Number.isInteger(value)) inexact = { span, left: left.value, right: right.value };
+    if (op === "/" && wholeOperands && !Number.isInteger(value))
+      inexact = { span, left: left.value, right: right.value };
     return { kind: "number", value, span, inexact };
   }
 
@@ -138,7 +169,13 @@ export class Evaluator {
     if (value.kind === "stack") return value;
     if (value.kind === "call") return { kind: "stack", items: [{ call: value, count: 1 }], span: value.span };
     if (value.kind === "symbol" && this.isBlockName(value.name)) {
-      const call: CallValue = { kind: "call", name: value.name, nameSpan: value.span, args: [], span: value.span };
+      const call: CallValue = {
+        kind: "call",
+        name: value.name,
+        nameSpan: value.span,
+        args: [],
+        span: value.span,
+      };
       return { kind: "stack", items: [{ call, count: 1 }], span: value.span };
     }
     return undefined;
@@ -148,7 +185,11 @@ export class Evaluator {
     return items.reduce((n, item) => n + item.count, 0);
   }
 
-  private concat(left: Extract<Value, { kind: "stack" }>, right: Extract<Value, { kind: "stack" }>, span: SourceSpan): Value {
+  private concat(
+    left: Extract<Value, { kind: "stack" }>,
+    right: Extract<Value, { kind: "stack" }>,
+    span: SourceSpan,
+  ): Value {
     const items = [...left.items, ...right.items];
     return this.withinLimit(items, span);
   }
@@ -156,12 +197,21 @@ export class Evaluator {
   private repeat(stack: Extract<Value, { kind: "stack" }>, times: NumberValue, span: SourceSpan): Value {
     const count = times.value;
     if (!Number.isInteger(count)) {
-      if (times.inexact) this.ctx.report("A0303", times.inexact.span, { left: times.inexact.left, right: times.inexact.right, what: "a layer count" });
+      if (times.inexact)
+        this.ctx.report("A0303", times.inexact.span, {
+          left: times.inexact.left,
+          right: times.inexact.right,
+          what: "a layer count",
+        });
       else this.ctx.report("A0302", times.span, { what: "a layer count", value: formatNumber(count) });
       return { kind: "error", span };
     }
     if (count < 1) {
-      this.ctx.report("A0305", times.span, { what: "a layer count", constraint: "at least 1", value: formatNumber(count) });
+      this.ctx.report("A0305", times.span, {
+        what: "a layer count",
+        constraint: "at least 1",
+        value: formatNumber(count),
+      });
       return { kind: "error", span };
     }
     const total = this.layerCount(stack.items) * count;
@@ -169,7 +219,12 @@ export class Evaluator {
       this.ctx.report("A0405", span, { count: total, max: MAX_LAYERS });
       return { kind: "error", span };
     }
-    if (stack.items.length === 1) return { kind: "stack", items: [{ call: stack.items[0].call, count: stack.items[0].count * count }], span };
+    if (stack.items.length === 1)
+      return {
+        kind: "stack",
+        items: [{ call: stack.items[0].call, count: stack.items[0].count * count }],
+        span,
+      };
     const items: StackItem[] = [];
     for (let i = 0; i < count; i++) items.push(...stack.items);
     return { kind: "stack", items, span };

@@ -77,7 +77,18 @@ export class LayerBuilder {
         : stack.kind === "call"
           ? [{ call: stack, count: 1 }]
           : stack.kind === "symbol"
-            ? [{ call: { kind: "call", name: stack.name, nameSpan: stack.span, args: [], span: stack.span } as CallValue, count: 1 }]
+            ? [
+                {
+                  call: {
+                    kind: "call",
+                    name: stack.name,
+                    nameSpan: stack.span,
+                    args: [],
+                    span: stack.span,
+                  } as CallValue,
+                  count: 1,
+                },
+              ]
             : undefined;
     if (!items) {
       this.ctx.report("A0408", stack.span, { actual: describe(stack) });
@@ -91,7 +102,8 @@ export class LayerBuilder {
         complete = false;
         continue;
       }
-      for (let i = 0; i < item.count; i++) layers.push({ block: item.call.name, sublayers: sublayers.map((s) => ({ ...s })) });
+      for (let i = 0; i < item.count; i++)
+        layers.push({ block: item.call.name, sublayers: sublayers.map((s) => ({ ...s })) });
     }
     return complete ? layers : undefined;
   }
@@ -113,7 +125,10 @@ export class LayerBuilder {
       return undefined;
     }
     if (this.active.includes(block.name.name)) {
-      this.ctx.report("A0218", call.nameSpan, { name: block.name.name, cycle: [...this.active, block.name.name].join(" → ") });
+      this.ctx.report("A0218", call.nameSpan, {
+        name: block.name.name,
+        cycle: [...this.active, block.name.name].join(" → "),
+      });
       return undefined;
     }
     const paramNames = block.params.map((p) => p.name.name);
@@ -150,12 +165,21 @@ export class LayerBuilder {
       span: a.span,
     }));
     const name = statement.callee.name;
-    if (name === "attention") return this.attention(statement, bindArguments(this.ctx, name, ATTENTION_PARAMS, args));
+    if (name === "attention")
+      return this.attention(statement, bindArguments(this.ctx, name, ATTENTION_PARAMS, args));
     if (name === "mlp") return this.mlp(statement, bindArguments(this.ctx, name, MLP_PARAMS, args));
     // another block inside a block: its sublayers are spliced in place
-    const call: CallValue = { kind: "call", name, nameSpan: statement.callee.span, args, span: statement.span };
+    const call: CallValue = {
+      kind: "call",
+      name,
+      nameSpan: statement.callee.span,
+      args,
+      span: statement.span,
+    };
     if (!this.ctx.definitions.blocks.has(name)) {
-      const hint = suggestionHint(closestName(name, ["attention", "mlp", ...this.ctx.definitions.blocks.keys()]));
+      const hint = suggestionHint(
+        closestName(name, ["attention", "mlp", ...this.ctx.definitions.blocks.keys()]),
+      );
       this.ctx.report("A0202", statement.callee.span, { name, hint });
       return undefined;
     }
@@ -192,7 +216,9 @@ export class LayerBuilder {
 
   private mlp(statement: Sublayer, args: Map<string, Value>): SublayerSpec[] | undefined {
     const kindValue = args.get("kind");
-    const kind = kindValue ? this.reader.choice(kindValue, "mlp kind", ["gelu", "swiglu"] as const) : "swiglu";
+    const kind = kindValue
+      ? this.reader.choice(kindValue, "mlp kind", ["gelu", "swiglu"] as const)
+      : "swiglu";
     const hiddenValue = args.get("hidden");
     if (!hiddenValue) {
       this.ctx.report("A0215", statement.span, { name: "hidden", callee: "mlp" });

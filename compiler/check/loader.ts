@@ -65,12 +65,18 @@ export class FileLoader {
     this.load(absolute, file, text, undefined);
   }
 
-  private load(absolute: string, display: string, text: string | undefined, importedAt: SourceSpan | undefined): void {
+  private load(
+    absolute: string,
+    display: string,
+    text: string | undefined,
+    importedAt: SourceSpan | undefined,
+  ): void {
     if (text === undefined) {
       try {
         text = this.readFile(importedAt ? absolute : display);
       } catch (err) {
-        const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
+        const reason =
+          (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
         const span = importedAt ?? { file: display, line: 1, column: 1, offset: 0, length: 0 };
         if (!importedAt) this.result.sources.set(display, "");
         this.sink.report("A0210", span, { path: display, reason });
@@ -86,7 +92,9 @@ export class FileLoader {
       const target = this.resolve(decl, absolute);
       if (!target) continue;
       if (this.stack.includes(target)) {
-        const cycle = [...this.stack.slice(this.stack.indexOf(target)), target].map((f) => this.loaded.get(f) ?? displayName(f));
+        const cycle = [...this.stack.slice(this.stack.indexOf(target)), target].map(
+          (f) => this.loaded.get(f) ?? displayName(f),
+        );
         this.sink.report("A0209", decl.span, { cycle: cycle.join(" → ") });
         continue;
       }
@@ -97,12 +105,16 @@ export class FileLoader {
     this.result.asts.push(ast);
   }
 
-  private resolve(decl: Extract<FileAst["declarations"][number], { kind: "import" }>, importer: string): string | undefined {
+  private resolve(
+    decl: Extract<FileAst["declarations"][number], { kind: "import" }>,
+    importer: string,
+  ): string | undefined {
     if (decl.path !== undefined) return path.resolve(path.dirname(importer), decl.path);
     const module = decl.module ?? "";
     const parts = module.split(".");
     const known = stdlibModules();
-    if (parts.length === 2 && parts[0] === "std" && known.includes(module)) return path.join(stdlibDirectory(), `${parts[1]}.arch`);
+    if (parts.length === 2 && parts[0] === "std" && known.includes(module))
+      return path.join(stdlibDirectory(), `${parts[1]}.arch`);
     this.sink.report("A0211", decl.span, { name: module, hint: suggestionHint(closestName(module, known)) });
     return undefined;
   }

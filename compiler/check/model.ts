@@ -13,7 +13,16 @@ import { closestName } from "./suggest.js";
 import { printValue, type Value } from "./values.js";
 
 /** Fields the compiler gives meaning to; any other field is a named helper value. */
-export const MODEL_FIELDS = ["vocab", "context", "dim", "norm", "position", "tied", "residual", "layers"] as const;
+export const MODEL_FIELDS = [
+  "vocab",
+  "context",
+  "dim",
+  "norm",
+  "position",
+  "tied",
+  "residual",
+  "layers",
+] as const;
 const REQUIRED_FIELDS = ["vocab", "context", "dim", "layers"] as const;
 
 export const RESIDUAL_SWITCHES = ["block", "key_norm", "score", "weights", "query"] as const;
@@ -51,7 +60,12 @@ export function mergeFields(ctx: CheckContext, chain: ModelDecl[]): Map<string, 
         continue;
       }
       own.add(field.name.name);
-      merged.set(field.name.name, { name: field.name.name, nameSpan: field.name.span, value: field.value, owner: decl.name.name });
+      merged.set(field.name.name, {
+        name: field.name.name,
+        nameSpan: field.name.span,
+        value: field.value,
+        owner: decl.name.name,
+      });
     }
   }
   return merged;
@@ -112,7 +126,8 @@ export function buildModel(ctx: CheckContext, source: ModelSource): ModelSpec | 
   for (const name of REQUIRED_FIELDS)
     if (!source.fields.has(name)) {
       complete = false;
-      if (!source.recovered) ctx.report("A0214", source.nameSpan, { kind: "model", owner: source.name, name });
+      if (!source.recovered)
+        ctx.report("A0214", source.nameSpan, { kind: "model", owner: source.name, name });
     }
 
   const read = <T>(name: string, fn: (v: Value) => T | undefined): T | undefined => {
@@ -130,7 +145,8 @@ export function buildModel(ctx: CheckContext, source: ModelSource): ModelSpec | 
   const position = readPosition(ctx, get("position"));
   const tied = read("tied", (v) => reader.bool(v, "tied")) ?? (source.fields.has("tied") ? undefined : true);
   const layersValue = get("layers");
-  const layers = layersValue && new LayerBuilder(ctx, { dim, rope: position?.kind === "rope" }).build(layersValue);
+  const layers =
+    layersValue && new LayerBuilder(ctx, { dim, rope: position?.kind === "rope" }).build(layersValue);
   const residual = readResidual(ctx, get("residual"), layers?.length);
 
   // every field, helpers included, is evaluated: a typo in an unused helper is still an error
@@ -138,7 +154,12 @@ export function buildModel(ctx: CheckContext, source: ModelSource): ModelSpec | 
   for (const name of source.fields.keys()) {
     const value = get(name);
     if (!value || value.kind === "error" || value.kind === "list") continue;
-    fields[name] = value.kind === "number" || value.kind === "bool" ? value.value : value.kind === "string" ? value.value : printValue(value);
+    fields[name] =
+      value.kind === "number" || value.kind === "bool"
+        ? value.value
+        : value.kind === "string"
+          ? value.value
+          : printValue(value);
   }
   warnMisspelledHelpers(ctx, source, scope.referenced);
 
@@ -156,7 +177,19 @@ export function buildModel(ctx: CheckContext, source: ModelSource): ModelSpec | 
   )
     return undefined;
   if (layers.length === 0) return undefined;
-  return { name: source.name, vocab, context, dim, norm, position, tied, residual, layers, fields, span: source.span };
+  return {
+    name: source.name,
+    vocab,
+    context,
+    dim,
+    norm,
+    position,
+    tied,
+    residual,
+    layers,
+    fields,
+    span: source.span,
+  };
 }
 
 function isOptionWord(name: string): boolean {
@@ -178,7 +211,11 @@ function readNorm(ctx: CheckContext, value: Value | undefined): NormSpec | undef
   if (!option) return undefined;
   const kind = option.kind as NormSpec["kind"];
   const epsValue = option.args.get("eps");
-  const eps = epsValue ? new Reader(ctx).number(epsValue, "eps", { above: 0, below: 1 }) : kind === "rmsnorm" ? 1e-6 : 1e-5;
+  const eps = epsValue
+    ? new Reader(ctx).number(epsValue, "eps", { above: 0, below: 1 })
+    : kind === "rmsnorm"
+      ? 1e-6
+      : 1e-5;
   return eps === undefined ? undefined : { kind, eps };
 }
 
@@ -192,7 +229,11 @@ function readPosition(ctx: CheckContext, value: Value | undefined): PositionSpec
   return theta === undefined ? undefined : { kind: "rope", theta };
 }
 
-function readResidual(ctx: CheckContext, value: Value | undefined, layerCount: number | undefined): ResidualSpec | undefined {
+function readResidual(
+  ctx: CheckContext,
+  value: Value | undefined,
+  layerCount: number | undefined,
+): ResidualSpec | undefined {
   if (!value) return { kind: "add" };
   const option = readOption(ctx, value, "residual kind", { add: [], attn: RESIDUAL_SWITCHES });
   if (!option) return undefined;
@@ -202,7 +243,9 @@ function readResidual(ctx: CheckContext, value: Value | undefined, layerCount: n
     const given = option.args.get(name);
     return given ? fn(given) : fallback;
   };
-  let blocks = arg<number | null>("block", null, (v) => reader.integer(v, "the number of AttnRes blocks", { min: 1 }));
+  let blocks = arg<number | null>("block", null, (v) =>
+    reader.integer(v, "the number of AttnRes blocks", { min: 1 }),
+  );
   const blockValue = option.args.get("block");
   if (typeof blocks === "number" && layerCount !== undefined && blocks > layerCount) {
     ctx.report("A0404", blockValue!.span, { blocks, layers: layerCount });
@@ -227,7 +270,14 @@ export function modelSourceOf(ctx: CheckContext, decl: ModelDecl): ModelSource {
 }
 
 /** A model that differs from `base` in one field: an ablation variant. */
-export function variantSource(ctx: CheckContext, base: ModelDecl, name: string, field: Identifier, value: Expr, span: SourceSpan): ModelSource {
+export function variantSource(
+  ctx: CheckContext,
+  base: ModelDecl,
+  name: string,
+  field: Identifier,
+  value: Expr,
+  span: SourceSpan,
+): ModelSource {
   const fields = new Map(mergeFields(ctx.fork(), ancestry(ctx, base)));
   fields.set(field.name, { name: field.name, nameSpan: field.span, value, owner: name });
   return { name, nameSpan: span, fields, recovered: false, span };

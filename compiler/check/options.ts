@@ -44,7 +44,12 @@ export function bindArguments(
     const nameSpan = arg.nameSpan ?? arg.span;
     if (!params.includes(arg.name)) {
       if (params.length === 0) ctx.report("A0406", arg.span, { name: callee });
-      else ctx.report("A0205", nameSpan, { name: arg.name, callee, hint: suggestionHint(closestName(arg.name, params)) });
+      else
+        ctx.report("A0205", nameSpan, {
+          name: arg.name,
+          callee,
+          hint: suggestionHint(closestName(arg.name, params)),
+        });
       return;
     }
     if (bound.has(arg.name)) {
@@ -56,7 +61,12 @@ export function bindArguments(
   return bound;
 }
 
-export function readOption(ctx: CheckContext, value: Value, what: string, kinds: OptionKinds): Option | undefined {
+export function readOption(
+  ctx: CheckContext,
+  value: Value,
+  what: string,
+  kinds: OptionKinds,
+): Option | undefined {
   const reader = new Reader(ctx);
   const names = Object.keys(kinds);
   if (value.kind === "symbol") {
@@ -69,7 +79,11 @@ export function readOption(ctx: CheckContext, value: Value, what: string, kinds:
       reader.unknownChoice(value.name, value.nameSpan, what, names);
       return undefined;
     }
-    return { kind: value.name, span: value.span, args: bindArguments(ctx, value.name, kinds[value.name], value.args) };
+    return {
+      kind: value.name,
+      span: value.span,
+      args: bindArguments(ctx, value.name, kinds[value.name], value.args),
+    };
   }
   reader.choice(value, what, names);
   return undefined;

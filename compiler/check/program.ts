@@ -15,14 +15,26 @@ function where(span: { file: string; line: number; column: number }): string {
 }
 
 export function collectDefinitions(asts: FileAst[], sink: DiagnosticSink): Definitions {
-  const definitions: Definitions = { blocks: new Map(), models: new Map(), trains: new Map(), ablations: new Map() };
+  const definitions: Definitions = {
+    blocks: new Map(),
+    models: new Map(),
+    trains: new Map(),
+    ablations: new Map(),
+  };
   for (const ast of asts)
     for (const decl of ast.declarations) {
       if (decl.kind === "import") continue;
-      const table = { block: definitions.blocks, model: definitions.models, train: definitions.trains, ablation: definitions.ablations }[decl.kind] as Map<string, typeof decl>;
+      const table = {
+        block: definitions.blocks,
+        model: definitions.models,
+        train: definitions.trains,
+        ablation: definitions.ablations,
+      }[decl.kind] as Map<string, typeof decl>;
       const first = table.get(decl.name.name);
       if (first) {
-        sink.report("A0206", decl.name.span, { kind: decl.kind, name: decl.name.name }, [`first defined at ${where(first.name.span)}`]);
+        sink.report("A0206", decl.name.span, { kind: decl.kind, name: decl.name.name }, [
+          `first defined at ${where(first.name.span)}`,
+        ]);
         continue;
       }
       table.set(decl.name.name, decl);
@@ -55,7 +67,9 @@ function checkInheritance(ctx: CheckContext): Set<string> {
       }
       if (chain.includes(parentName)) {
         if (current === decl || chain[0] === parentName)
-          ctx.report("A0212", current.parent.span, { cycle: [...chain.slice(chain.indexOf(parentName)), parentName].join(" → ") });
+          ctx.report("A0212", current.parent.span, {
+            cycle: [...chain.slice(chain.indexOf(parentName)), parentName].join(" → "),
+          });
         ok = false;
         break;
       }

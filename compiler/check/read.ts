@@ -50,7 +50,11 @@ export class Reader {
       (range.max === undefined || n <= range.max) &&
       (range.below === undefined || n < range.below);
     if (!ok) {
-      this.ctx.report("A0305", value.span, { what, constraint: constraintText(range), value: formatNumber(n) });
+      this.ctx.report("A0305", value.span, {
+        what,
+        constraint: constraintText(range),
+        value: formatNumber(n),
+      });
       return undefined;
     }
     return n;
@@ -82,7 +86,11 @@ export class Reader {
   choice<T extends string>(value: Value, what: string, choices: readonly T[]): T | undefined {
     if (value.kind === "error") return undefined;
     if (value.kind !== "symbol") {
-      this.ctx.report("A0301", value.span, { what, expected: listChoices(choices), actual: describeValue(value) });
+      this.ctx.report("A0301", value.span, {
+        what,
+        expected: listChoices(choices),
+        actual: describeValue(value),
+      });
       return undefined;
     }
     if ((choices as readonly string[]).includes(value.name)) return value.name as T;

@@ -44,7 +44,10 @@ class TrainScope implements Scope {
     const field = this.decl.fields.find((f) => f.name.name === name);
     if (!field) return undefined;
     if (this.evaluating.includes(name)) {
-      this.ctx.report("A0213", at, { name, cycle: [...this.evaluating.slice(this.evaluating.indexOf(name)), name].join(" → ") });
+      this.ctx.report("A0213", at, {
+        name,
+        cycle: [...this.evaluating.slice(this.evaluating.indexOf(name)), name].join(" → "),
+      });
       return { kind: "error", span: at };
     }
     this.evaluating.push(name);
@@ -59,7 +62,11 @@ class TrainScope implements Scope {
   }
 }
 
-export function buildTrain(ctx: CheckContext, decl: TrainDecl, models: Map<string, ModelSpec>): TrainSpec | undefined {
+export function buildTrain(
+  ctx: CheckContext,
+  decl: TrainDecl,
+  models: Map<string, ModelSpec>,
+): TrainSpec | undefined {
   const scope = new TrainScope(ctx, decl);
   const reader = new Reader(ctx);
   const seen = new Set<string>();
@@ -68,7 +75,11 @@ export function buildTrain(ctx: CheckContext, decl: TrainDecl, models: Map<strin
     if (seen.has(name)) ctx.report("A0207", field.name.span, { name });
     seen.add(name);
     if (!(TRAIN_FIELDS as readonly string[]).includes(name))
-      ctx.report("A0204", field.name.span, { name, where: `train '${decl.name.name}'`, hint: suggestionHint(closestName(name, TRAIN_FIELDS)) });
+      ctx.report("A0204", field.name.span, {
+        name,
+        where: `train '${decl.name.name}'`,
+        hint: suggestionHint(closestName(name, TRAIN_FIELDS)),
+      });
   }
   const get = (name: string) => (seen.has(name) ? scope.lookup(name, decl.name.span) : undefined);
   const count = (name: string, fallback: number | undefined, min = 1) => {
@@ -80,7 +91,8 @@ export function buildTrain(ctx: CheckContext, decl: TrainDecl, models: Map<strin
   let model: ModelSpec | undefined;
   let modelName: string | undefined;
   if (!modelValue) {
-    if (!decl.recovered) ctx.report("A0214", decl.name.span, { kind: "train", owner: decl.name.name, name: "model" });
+    if (!decl.recovered)
+      ctx.report("A0214", decl.name.span, { kind: "train", owner: decl.name.name, name: "model" });
   } else if (modelValue.kind === "symbol") {
     modelName = modelValue.name;
     if (!ctx.definitions.models.has(modelName)) {
@@ -92,7 +104,9 @@ export function buildTrain(ctx: CheckContext, decl: TrainDecl, models: Map<strin
   const dataValue = get("data");
   const data = dataValue ? reader.string(dataValue, "data") : "brown";
   const tokenizerValue = get("tokenizer");
-  const tokenizer = tokenizerValue ? reader.choice(tokenizerValue, "tokenizer", ["bytes", "gpt2"] as const) : "bytes";
+  const tokenizer = tokenizerValue
+    ? reader.choice(tokenizerValue, "tokenizer", ["bytes", "gpt2"] as const)
+    : "bytes";
   const batch = count("batch", 8);
   const seqValue = get("seq");
   const seq = seqValue ? reader.integer(seqValue, "seq", { min: 1, max: 1 << 20 }) : model?.context;
@@ -108,7 +122,12 @@ export function buildTrain(ctx: CheckContext, decl: TrainDecl, models: Map<strin
   if (model && seq !== undefined && seq > model.context)
     ctx.report("A0501", seqValue?.span ?? decl.name.span, { seq, context: model.context, model: model.name });
   if (model && tokenizer && model.vocab < TOKENIZER_VOCAB[tokenizer])
-    ctx.report("A0409", tokenizerValue?.span ?? decl.name.span, { tokenizer, needed: TOKENIZER_VOCAB[tokenizer], model: model.name, vocab: model.vocab });
+    ctx.report("A0409", tokenizerValue?.span ?? decl.name.span, {
+      tokenizer,
+      needed: TOKENIZER_VOCAB[tokenizer],
+      model: model.name,
+      vocab: model.vocab,
+    });
 
   if (
     ctx.failed ||
@@ -147,7 +166,15 @@ export function buildTrain(ctx: CheckContext, decl: TrainDecl, models: Map<strin
 }
 
 function readOptimizer(ctx: CheckContext, value: Value | undefined): OptimizerSpec | undefined {
-  const defaults: OptimizerSpec = { kind: "adamw", lr: 3e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clip: 1 };
+  const defaults: OptimizerSpec = {
+    kind: "adamw",
+    lr: 3e-4,
+    beta1: 0.9,
+    beta2: 0.95,
+    eps: 1e-8,
+    weightDecay: 0.1,
+    clip: 1,
+  };
   if (!value) return defaults;
   const option = readOption(ctx, value, "optimizer", { adamw: OPTIMIZER_PARAMS });
   if (!option) return undefined;
@@ -163,10 +190,22 @@ function readOptimizer(ctx: CheckContext, value: Value | undefined): OptimizerSp
   const weightDecay = arg("weight_decay", defaults.weightDecay, { min: 0, max: 10 });
   const clip = arg("clip", defaults.clip, { min: 0 });
   if ([lr, beta1, beta2, eps, weightDecay, clip].some((n) => n === undefined)) return undefined;
-  return { kind: "adamw", lr: lr!, beta1: beta1!, beta2: beta2!, eps: eps!, weightDecay: weightDecay!, clip: clip! };
+  return {
+    kind: "adamw",
+    lr: lr!,
+    beta1: beta1!,
+    beta2: beta2!,
+    eps: eps!,
+    weightDecay: weightDecay!,
+    clip: clip!,
+  };
 }
 
-function readSchedule(ctx: CheckContext, value: Value | undefined, steps: number | undefined): ScheduleSpec | undefined {
+function readSchedule(
+  ctx: CheckContext,
+  value: Value | undefined,
+  steps: number | undefined,
+): ScheduleSpec | undefined {
   const defaultWarmup = steps === undefined ? 0 : Math.floor(steps / 10);
   if (!value) return { kind: "cosine", warmup: defaultWarmup, minLrRatio: 0.1 };
   const option = readOption(ctx, value, "schedule", { cosine: SCHEDULE_PARAMS, constant: ["warmup"] });
@@ -175,7 +214,11 @@ function readSchedule(ctx: CheckContext, value: Value | undefined, steps: number
   const warmupValue = option.args.get("warmup");
   const warmup = warmupValue ? reader.integer(warmupValue, "warmup", { min: 0 }) : defaultWarmup;
   const ratioValue = option.args.get("min_lr_ratio");
-  const minLrRatio = ratioValue ? reader.number(ratioValue, "min_lr_ratio", { min: 0, max: 1 }) : option.kind === "cosine" ? 0.1 : 1;
+  const minLrRatio = ratioValue
+    ? reader.number(ratioValue, "min_lr_ratio", { min: 0, max: 1 })
+    : option.kind === "cosine"
+      ? 0.1
+      : 1;
   if (warmup === undefined || minLrRatio === undefined) return undefined;
   if (steps !== undefined && warmup > steps) {
     ctx.report("A0502", warmupValue?.span ?? option.span, { warmup, steps });

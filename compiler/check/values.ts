@@ -26,7 +26,13 @@ export interface StackItem {
 }
 
 export type Value =
-  | { kind: "number"; value: number; span: SourceSpan; text?: string; inexact?: { span: SourceSpan; left: number; right: number } }
+  | {
+      kind: "number";
+      value: number;
+      span: SourceSpan;
+      text?: string;
+      inexact?: { span: SourceSpan; left: number; right: number };
+    }
   | { kind: "bool"; value: boolean; span: SourceSpan }
   | { kind: "string"; value: string; span: SourceSpan }
   /** a bare word that names nothing in scope: an option like `swiglu`, or a typo, decided by its consumer */
@@ -97,7 +103,9 @@ export function printExpr(expr: Expr): string {
     case "negate":
       return "-".repeat(expr.count) + printExpr(expr.operand);
     case "chain":
-      return [printOperand(expr.first), ...expr.rest.map((r) => ` ${r.op} ${printOperand(r.operand)}`)].join("");
+      return [printOperand(expr.first), ...expr.rest.map((r) => ` ${r.op} ${printOperand(r.operand)}`)].join(
+        "",
+      );
     case "missing":
       return "?";
   }

@@ -18,7 +18,13 @@ interface BoundValue {
   name: string;
 }
 
-function epilogueOperand(graph: Graph, step: Node, operandIndex: number, chainValue: number, bound: Map<number, string>): string {
+function epilogueOperand(
+  graph: Graph,
+  step: Node,
+  operandIndex: number,
+  chainValue: number,
+  bound: Map<number, string>,
+): string {
   const value = step.inputs[operandIndex];
   if (value === chainValue) return "v";
   const size = graph.nodes[value].type.shape.reduce((a, b) => a * b, 1);
@@ -65,7 +71,10 @@ export function kernelBaseName(graph: Graph, group: FusedGroup): string {
 export function renderKernel(graph: Graph, group: FusedGroup, name = kernelBaseName(graph, group)): Kernel {
   const anchor = graph.nodes[group.anchor];
   const template = KERNEL_TEMPLATES[anchor.op];
-  if (!template) throw new CodegenError(`no GPU kernel for op '${anchor.op}' (node %${anchor.id} in ${anchor.scope || "the graph"})`);
+  if (!template)
+    throw new CodegenError(
+      `no GPU kernel for op '${anchor.op}' (node %${anchor.id} in ${anchor.scope || "the graph"})`,
+    );
 
   const operandNames = template.operandNames(anchor);
   const bound = new Map<number, string>();
@@ -95,7 +104,10 @@ export function renderKernel(graph: Graph, group: FusedGroup, name = kernelBaseN
   ];
   const declarations = [...boundList, { value: group.output, name: output }].map(({ value, name }, i) => {
     const node = graph.nodes[value];
-    const role = node.op === "param" || node.op === "input" ? `${node.op} ${String(node.attrs.name)}` : `%${value} ${node.op}`;
+    const role =
+      node.op === "param" || node.op === "input"
+        ? `${node.op} ${String(node.attrs.name)}`
+        : `%${value} ${node.op}`;
     return `@group(0) @binding(${i}) var<storage, read_write> ${name}: array<${node.type.dtype}>; // ${role}`;
   });
 

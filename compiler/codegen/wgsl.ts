@@ -11,7 +11,8 @@ export function f32Literal(value: number): string {
 }
 
 export function u32Literal(value: number): string {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new Error(`internal: ${value} is not a u32`);
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff)
+    throw new Error(`internal: ${value} is not a u32`);
   return `${value}u`;
 }
 

@@ -16,15 +16,24 @@ export interface CatalogEntry {
 
 export const CATALOG = {
   A0101: { severity: "error", template: "unexpected character {text}" },
-  A0102: { severity: "error", template: "unterminated string (a string must end with \" on the same line)" },
+  A0102: { severity: "error", template: 'unterminated string (a string must end with " on the same line)' },
   A0103: { severity: "error", template: "unterminated block comment (missing */)" },
   A0104: { severity: "error", template: "number {text} is too large to represent" },
-  A0105: { severity: "error", template: "brackets nested too deeply (more than {limit} levels); the rest of the file is not parsed" },
+  A0105: {
+    severity: "error",
+    template: "brackets nested too deeply (more than {limit} levels); the rest of the file is not parsed",
+  },
   A0106: { severity: "error", template: "syntax error: {detail}" },
   A0107: { severity: "error", template: "too many errors; stopping after {count}" },
-  A0108: { severity: "error", template: "the file holds binary data, not text (a NUL byte at this position)" },
+  A0108: {
+    severity: "error",
+    template: "the file holds binary data, not text (a NUL byte at this position)",
+  },
   A0110: { severity: "warning", template: "the file defines nothing" },
-  A0109: { severity: "error", template: "unknown escape sequence {text} in string (use \\\\, \\\", \\n or \\t)" },
+  A0109: {
+    severity: "error",
+    template: 'unknown escape sequence {text} in string (use \\\\, \\", \\n or \\t)',
+  },
 
   A0201: { severity: "error", template: "unknown name '{name}'{hint}" },
   A0202: { severity: "error", template: "unknown block '{name}'{hint}" },
@@ -50,7 +59,10 @@ export const CATALOG = {
 
   A0301: { severity: "error", template: "{what} must be {expected}, got {actual}" },
   A0302: { severity: "error", template: "{what} must be a whole number, got {value}" },
-  A0303: { severity: "error", template: "{left} / {right} does not divide exactly, but {what} must be a whole number" },
+  A0303: {
+    severity: "error",
+    template: "{left} / {right} does not divide exactly, but {what} must be a whole number",
+  },
   A0304: { severity: "error", template: "division by zero" },
   A0305: { severity: "error", template: "{what} must be {constraint}, got {value}" },
   A0306: { severity: "error", template: "the result {value} is too large to represent exactly" },
@@ -59,12 +71,21 @@ export const CATALOG = {
   A0401: { severity: "error", template: "dim ({dim}) must be divisible by heads ({heads})" },
   A0402: { severity: "error", template: "heads ({heads}) must be divisible by kv_heads ({kvHeads})" },
   A0403: { severity: "error", template: "rope needs an even head_dim, but dim / heads = {headDim}" },
-  A0404: { severity: "error", template: "attn(block = {blocks}) needs 1 <= blocks <= the number of layers ({layers})" },
+  A0404: {
+    severity: "error",
+    template: "attn(block = {blocks}) needs 1 <= blocks <= the number of layers ({layers})",
+  },
   A0405: { severity: "error", template: "the model has {count} layers; at most {max} are allowed" },
   A0406: { severity: "error", template: "'{name}' takes no arguments" },
   A0407: { severity: "error", template: "block '{name}' holds no sublayers" },
-  A0408: { severity: "error", template: "layers must be a stack of blocks such as gpt_layer(...) * depth, got {actual}" },
-  A0409: { severity: "error", template: "tokenizer {tokenizer} produces {needed} token ids, but model '{model}' has vocab {vocab}" },
+  A0408: {
+    severity: "error",
+    template: "layers must be a stack of blocks such as gpt_layer(...) * depth, got {actual}",
+  },
+  A0409: {
+    severity: "error",
+    template: "tokenizer {tokenizer} produces {needed} token ids, but model '{model}' has vocab {vocab}",
+  },
   A0410: { severity: "error", template: "'{name}' is a primitive sublayer; stack it inside a block" },
 
   A0501: { severity: "error", template: "seq ({seq}) exceeds the context ({context}) of model '{model}'" },

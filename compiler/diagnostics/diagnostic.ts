@@ -14,7 +14,9 @@ export interface Diagnostic {
 export type MessageParams = Record<string, string | number>;
 
 export function renderTemplate(template: string, params: MessageParams): string {
-  return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in params ? String(params[key]) : whole));
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) =>
+    key in params ? String(params[key]) : whole,
+  );
 }
 
 export function makeDiagnostic(
@@ -24,7 +26,12 @@ export function makeDiagnostic(
   notes?: string[],
 ): Diagnostic {
   const entry = CATALOG[code];
-  const diagnostic: Diagnostic = { code, severity: entry.severity, message: renderTemplate(entry.template, params), span };
+  const diagnostic: Diagnostic = {
+    code,
+    severity: entry.severity,
+    message: renderTemplate(entry.template, params),
+    span,
+  };
   if (notes && notes.length > 0) diagnostic.notes = notes;
   return diagnostic;
 }

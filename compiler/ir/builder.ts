@@ -41,7 +41,8 @@ export class GraphBuilder {
   /** declares a parameter named `<scope>.<local>` and returns the node reading it */
   param(local: string, shape: number[], init: Init, opts: { decay: boolean; group: string }): number {
     const name = this.scope ? `${this.scope}.${local}` : local;
-    if (this.graph.params.some((p) => p.name === name)) throw new Error(`internal: parameter ${name} declared twice`);
+    if (this.graph.params.some((p) => p.name === name))
+      throw new Error(`internal: parameter ${name} declared twice`);
     const p: Param = { name, shape, init, decay: opts.decay, group: opts.group };
     this.graph.params.push(p);
     return this.op("param", [], { name, shape });

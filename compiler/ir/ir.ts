@@ -12,10 +12,7 @@ export interface TensorType {
 export type AttrValue = number | string | boolean | number[];
 export type Attrs = Record<string, AttrValue>;
 
-export type Init =
-  | { kind: "normal"; std: number }
-  | { kind: "zeros" }
-  | { kind: "ones" };
+export type Init = { kind: "normal"; std: number } | { kind: "zeros" } | { kind: "ones" };
 
 export interface Param {
   name: string; // dotted path, e.g. "layers.3.attn.wq"; stable across variants that share it

@@ -20,21 +20,38 @@ const EMBED_STD = 0.02;
 
 function checkOptions(model: ModelSpec, opts: LowerOptions): void {
   for (const [key, value] of Object.entries(opts))
-    if (!Number.isInteger(value) || value < 1) throw new LoweringError(`${key} must be a positive integer, got ${value}`);
+    if (!Number.isInteger(value) || value < 1)
+      throw new LoweringError(`${key} must be a positive integer, got ${value}`);
   if (opts.seq > model.context)
     throw new LoweringError(`seq ${opts.seq} exceeds model ${model.name}'s context ${model.context}`);
   const r = model.residual;
-  if (r.kind === "attn" && r.blocks !== null && !(Number.isInteger(r.blocks) && r.blocks >= 1 && r.blocks <= model.layers.length))
-    throw new LoweringError(`blocks must be between 1 and the number of layers (${model.layers.length}), got ${r.blocks}`);
+  if (
+    r.kind === "attn" &&
+    r.blocks !== null &&
+    !(Number.isInteger(r.blocks) && r.blocks >= 1 && r.blocks <= model.layers.length)
+  )
+    throw new LoweringError(
+      `blocks must be between 1 and the number of layers (${model.layers.length}), got ${r.blocks}`,
+    );
 }
 
 function lowerEmbedding(ctx: LowerContext, tokens: number): number {
   const { b, model } = ctx;
   return b.scoped("embed", () => {
-    const table = b.param("tokens", [model.vocab, model.dim], { kind: "normal", std: EMBED_STD }, { decay: true, group: "embedding" });
+    const table = b.param(
+      "tokens",
+      [model.vocab, model.dim],
+      { kind: "normal", std: EMBED_STD },
+      { decay: true, group: "embedding" },
+    );
     const x = b.op("embedding", [table, tokens]);
     if (model.position.kind !== "learned") return x;
-    const positions = b.param("positions", [model.context, model.dim], { kind: "normal", std: EMBED_STD }, { decay: true, group: "position" });
+    const positions = b.param(
+      "positions",
+      [model.context, model.dim],
+      { kind: "normal", std: EMBED_STD },
+      { decay: true, group: "position" },
+    );
     return b.op("add_positions", [x, positions]);
   });
 }
@@ -47,7 +64,12 @@ function lowerHead(ctx: LowerContext, n: number): number {
       if (!table) throw new Error("internal: tied head without an embedding table");
       return b.op("matmul", [n, table.id], { ta: false, tb: true });
     }
-    const w = b.param("w", [model.dim, model.vocab], { kind: "normal", std: EMBED_STD }, { decay: true, group: "head" });
+    const w = b.param(
+      "w",
+      [model.dim, model.vocab],
+      { kind: "normal", std: EMBED_STD },
+      { decay: true, group: "head" },
+    );
     return b.op("matmul", [n, w], { ta: false, tb: false });
   });
 }

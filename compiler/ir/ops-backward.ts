@@ -23,7 +23,8 @@ function num(attrs: Attrs, key: string): number {
 
 function shapeAttr(attrs: Attrs, key: string): number[] {
   const v = attrs[key];
-  if (!Array.isArray(v) || v.some((d) => !Number.isInteger(d) || d < 0)) fail(`attribute ${key} must be a shape`);
+  if (!Array.isArray(v) || v.some((d) => !Number.isInteger(d) || d < 0))
+    fail(`attribute ${key} must be a shape`);
   return [...v];
 }
 
@@ -40,7 +41,11 @@ function forwardType(op: string, inputs: TensorType[], attrs: Attrs): TensorType
 }
 
 /** gradient ops whose operands are the forward operands followed by the upstream gradient dy */
-function withUpstream(op: string, inputs: TensorType[], attrs: Attrs): { forward: TensorType[]; out: TensorType } {
+function withUpstream(
+  op: string,
+  inputs: TensorType[],
+  attrs: Attrs,
+): { forward: TensorType[]; out: TensorType } {
   if (inputs.length < 2) fail(`${op} gradient needs the forward operands and dy`);
   const forward = inputs.slice(0, -1);
   const out = forwardType(op, forward, attrs);
@@ -79,7 +84,8 @@ export const BACKWARD_OPS: Record<string, OpDef> = {
     attrs: ["shape"],
     infer: ([x], a) => {
       const shape = shapeAttr(a, "shape");
-      if (numel(shape) !== numel(x.shape)) fail(`reshape: ${typeToString(x)} has no view as [${shape.join(",")}]`);
+      if (numel(shape) !== numel(x.shape))
+        fail(`reshape: ${typeToString(x)} has no view as [${shape.join(",")}]`);
       return { dtype: x.dtype, shape };
     },
   },
@@ -89,7 +95,8 @@ export const BACKWARD_OPS: Record<string, OpDef> = {
     attrs: ["keep"],
     infer: ([x], a) => {
       const keep = num(a, "keep");
-      if (!Number.isInteger(keep) || keep < 0 || keep > x.shape.length) fail(`reduce_leading: cannot keep ${keep} dims of ${typeToString(x)}`);
+      if (!Number.isInteger(keep) || keep < 0 || keep > x.shape.length)
+        fail(`reduce_leading: cannot keep ${keep} dims of ${typeToString(x)}`);
       return f32(x.shape.slice(x.shape.length - keep));
     },
   },
@@ -247,7 +254,8 @@ export const BACKWARD_OPS: Record<string, OpDef> = {
     attrs: ["context"],
     infer: ([dy], a) => {
       const context = num(a, "context");
-      if (dy.shape.length !== 3 || dy.shape[1] > context) fail("add_positions_grad_table takes dy[B,T,D] with T <= context");
+      if (dy.shape.length !== 3 || dy.shape[1] > context)
+        fail("add_positions_grad_table takes dy[B,T,D] with T <= context");
       return f32([context, dy.shape[2]]);
     },
   },

@@ -40,7 +40,8 @@ function last(shape: readonly number[]): number {
 function sameAs(inputs: TensorType[]): TensorType {
   const [a, ...rest] = inputs;
   expectF32(a, "operand");
-  for (const b of rest) if (!sameShape(a.shape, b.shape)) fail(`shape mismatch: ${typeToString(a)} vs ${typeToString(b)}`);
+  for (const b of rest)
+    if (!sameShape(a.shape, b.shape)) fail(`shape mismatch: ${typeToString(a)} vs ${typeToString(b)}`);
   return f32([...a.shape]);
 }
 
@@ -84,8 +85,10 @@ export const OPS: Record<string, OpDef> = {
     arity: 2,
     attrs: [],
     infer: ([x, table]) => {
-      if (x.shape.length !== 3 || table.shape.length !== 2) fail("add_positions takes x[B,T,D] and table[C,D]");
-      if (table.shape[1] !== x.shape[2] || table.shape[0] < x.shape[1]) fail("position table does not cover x");
+      if (x.shape.length !== 3 || table.shape.length !== 2)
+        fail("add_positions takes x[B,T,D] and table[C,D]");
+      if (table.shape[1] !== x.shape[2] || table.shape[0] < x.shape[1])
+        fail("position table does not cover x");
       return f32([...x.shape]);
     },
   },
@@ -102,7 +105,8 @@ export const OPS: Record<string, OpDef> = {
       const tb = attrs.tb === true;
       const [m, k] = ta ? [last(a.shape), rowsOf(a.shape)] : [rowsOf(a.shape), last(a.shape)];
       const [k2, n] = tb ? [last(b.shape), rowsOf(b.shape)] : [rowsOf(b.shape), last(b.shape)];
-      if (k !== k2) fail(`matmul inner dimensions differ: ${k} vs ${k2} (${typeToString(a)} x ${typeToString(b)})`);
+      if (k !== k2)
+        fail(`matmul inner dimensions differ: ${k} vs ${k2} (${typeToString(a)} x ${typeToString(b)})`);
       return f32(ta ? [m, n] : [...a.shape.slice(0, -1), n]);
     },
   },
@@ -187,7 +191,12 @@ export const OPS: Record<string, OpDef> = {
       if (h % kv !== 0) fail("heads must be a multiple of kv_heads");
       if (q.shape.length !== 3 || q.shape[2] !== h * hd) fail("attention q must be [B,T,heads*head_dim]");
       for (const t of [k, v])
-        if (t.shape.length !== 3 || t.shape[0] !== q.shape[0] || t.shape[1] !== q.shape[1] || t.shape[2] !== kv * hd)
+        if (
+          t.shape.length !== 3 ||
+          t.shape[0] !== q.shape[0] ||
+          t.shape[1] !== q.shape[1] ||
+          t.shape[2] !== kv * hd
+        )
           fail("attention k and v must be [B,T,kv_heads*head_dim]");
       return f32([...q.shape]);
     },
@@ -205,12 +214,14 @@ export const OPS: Record<string, OpDef> = {
       const keyNorm = a.key_norm === true;
       if (a.score !== "softmax" && a.score !== "sigmoid") fail("attnres score must be softmax or sigmoid");
       if (s < 1) fail("attnres needs at least one source");
-      if (inputs.length !== s + 1 + (keyNorm ? 1 : 0)) fail(`attnres expects ${s + 1 + (keyNorm ? 1 : 0)} operands`);
+      if (inputs.length !== s + 1 + (keyNorm ? 1 : 0))
+        fail(`attnres expects ${s + 1 + (keyNorm ? 1 : 0)} operands`);
       const src = inputs.slice(0, s);
       const out = sameAs(src);
       const d = last(out.shape);
       const q = inputs[s];
-      if (!(sameShape(q.shape, [d]) || sameShape(q.shape, out.shape))) fail("attnres query must be [D] or [B,T,D]");
+      if (!(sameShape(q.shape, [d]) || sameShape(q.shape, out.shape)))
+        fail("attnres query must be [D] or [B,T,D]");
       if (keyNorm && !sameShape(inputs[s + 1].shape, [d])) fail("attnres key-norm gain must be [D]");
       return out;
     },
@@ -236,7 +247,8 @@ export const OPS: Record<string, OpDef> = {
     infer: ([logits, targets]) => {
       expectF32(logits, "logits");
       if (targets.dtype !== "i32") fail("targets must be i32");
-      if (!sameShape(logits.shape.slice(0, -1), targets.shape)) fail("targets must match the logits' leading dims");
+      if (!sameShape(logits.shape.slice(0, -1), targets.shape))
+        fail("targets must match the logits' leading dims");
       return f32([]);
     },
   },

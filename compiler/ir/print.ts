@@ -24,16 +24,23 @@ function formatAttrs(node: Node): string {
 function formatNode(node: Node): string {
   const type = typeToString(node.type);
   const where = node.scope ? `   # ${node.scope}` : "";
-  if (node.op === "input" || node.op === "param") return `%${node.id} = ${node.op} ${String(node.attrs.name)} : ${type}${where}`;
+  if (node.op === "input" || node.op === "param")
+    return `%${node.id} = ${node.op} ${String(node.attrs.name)} : ${type}${where}`;
   const operands = node.inputs.map((i) => `%${i}`).join(", ");
   return `%${node.id} = ${node.op} ${operands}${formatAttrs(node)} : ${type}${where}`;
 }
 
 export function printGraph(graph: Graph, header?: Record<string, number>): string {
-  const settings = header ? ` (${Object.entries(header).map(([k, v]) => `${k}=${v}`).join(", ")})` : "";
+  const settings = header
+    ? ` (${Object.entries(header)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(", ")})`
+    : "";
   const lines = [`graph ${graph.name}${settings}`];
   for (const p of graph.params)
-    lines.push(`param ${p.name}: f32[${p.shape.join(",")}] = ${formatInit(p.init)}  # ${p.group}${p.decay ? ", decay" : ""}`);
+    lines.push(
+      `param ${p.name}: f32[${p.shape.join(",")}] = ${formatInit(p.init)}  # ${p.group}${p.decay ? ", decay" : ""}`,
+    );
   for (const node of graph.nodes) lines.push(formatNode(node));
   for (const [name, id] of Object.entries(graph.outputs)) lines.push(`output ${name} = %${id}`);
   return lines.join("\n") + "\n";

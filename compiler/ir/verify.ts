@@ -15,9 +15,15 @@ function checkNodes(graph: Graph, problems: string[]): void {
         problems.push(`${at}: operand %${input} is not an earlier node`);
     if (node.inputs.some((i) => i < 0 || i >= index)) return;
     try {
-      const expected = inferType(node.op, node.inputs.map((i) => graph.nodes[i].type), node.attrs);
+      const expected = inferType(
+        node.op,
+        node.inputs.map((i) => graph.nodes[i].type),
+        node.attrs,
+      );
       if (expected.dtype !== node.type.dtype || !sameShape(expected.shape, node.type.shape))
-        problems.push(`${at}: type ${typeToString(node.type)} but the op catalog gives ${typeToString(expected)}`);
+        problems.push(
+          `${at}: type ${typeToString(node.type)} but the op catalog gives ${typeToString(expected)}`,
+        );
     } catch (err) {
       if (!(err instanceof ShapeError)) throw err;
       problems.push(`${at}: ${err.message}`);
@@ -42,14 +48,16 @@ function checkParams(graph: Graph, problems: string[]): void {
     else if (!sameShape(shape, node.type.shape))
       problems.push(`%${node.id}: param ${name} is [${node.type.shape}] but declared [${shape}]`);
   }
-  for (const name of declared.keys()) if (!read.has(name)) problems.push(`parameter ${name} is declared but never read`);
+  for (const name of declared.keys())
+    if (!read.has(name)) problems.push(`parameter ${name} is declared but never read`);
 }
 
 function checkOutputsAndLiveness(graph: Graph, problems: string[]): void {
   const used = new Set<number>();
   for (const node of graph.nodes) for (const i of node.inputs) used.add(i);
   for (const [name, id] of Object.entries(graph.outputs)) {
-    if (!Number.isInteger(id) || id < 0 || id >= graph.nodes.length) problems.push(`output ${name} refers to missing node %${id}`);
+    if (!Number.isInteger(id) || id < 0 || id >= graph.nodes.length)
+      problems.push(`output ${name} refers to missing node %${id}`);
     used.add(id);
   }
   const loss = graph.outputs.loss;
@@ -57,7 +65,8 @@ function checkOutputsAndLiveness(graph: Graph, problems: string[]): void {
     problems.push(`output loss (%${loss}) is not a scalar`);
   for (const node of graph.nodes)
     // an unused input (e.g. targets of a logits-only graph) is harmless; any other unused node is dead code
-    if (!used.has(node.id) && node.op !== "input") problems.push(`%${node.id} (${node.op}) is dead: nothing reads it`);
+    if (!used.has(node.id) && node.op !== "input")
+      problems.push(`%${node.id} (${node.op}) is dead: nothing reads it`);
 }
 
 export function verifyGraph(graph: Graph): string[] {

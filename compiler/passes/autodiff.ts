@@ -27,7 +27,9 @@ export function differentiate(forward: Graph, opts: DifferentiateOptions = {}): 
   const loss = forward.outputs[lossName];
   if (loss === undefined) throw new AutodiffError(`autodiff: the graph has no output '${lossName}'`);
   if (forward.nodes[loss].type.shape.length !== 0)
-    throw new AutodiffError(`autodiff: '${lossName}' must be a scalar, got ${typeToString(forward.nodes[loss].type)}`);
+    throw new AutodiffError(
+      `autodiff: '${lossName}' must be a scalar, got ${typeToString(forward.nodes[loss].type)}`,
+    );
 
   const graph: Graph = {
     name: forward.name,
@@ -39,7 +41,11 @@ export function differentiate(forward: Graph, opts: DifferentiateOptions = {}): 
 
   let scope = "grad";
   const emit = (op: string, inputs: number[], attrs: Attrs = {}): number => {
-    const type = inferType(op, inputs.map((i) => graph.nodes[i].type), attrs);
+    const type = inferType(
+      op,
+      inputs.map((i) => graph.nodes[i].type),
+      attrs,
+    );
     const id = graph.nodes.length;
     graph.nodes.push({ id, op, inputs, attrs, type, scope });
     return id;
@@ -56,7 +62,10 @@ export function differentiate(forward: Graph, opts: DifferentiateOptions = {}): 
     const dy = grads.get(id);
     if (dy === undefined || !dependsOnParam[id] || node.op === "param") continue;
     const rule = GRAD_RULES[node.op];
-    if (!rule) throw new AutodiffError(`autodiff: no gradient rule for op '${node.op}' (node ${id}, ${node.scope || "top level"})`);
+    if (!rule)
+      throw new AutodiffError(
+        `autodiff: no gradient rule for op '${node.op}' (node ${id}, ${node.scope || "top level"})`,
+      );
     scope = node.scope ? `grad.${node.scope}` : "grad";
     const ctx: GradContext = { node, dy, type: (v) => graph.nodes[v].type, emit };
     const operandGrads = rule(ctx);
@@ -64,7 +73,9 @@ export function differentiate(forward: Graph, opts: DifferentiateOptions = {}): 
       if (!dependsOnParam[input]) return;
       const grad = operandGrads[i];
       if (grad === null || grad === undefined)
-        throw new AutodiffError(`autodiff: rule for '${node.op}' gave no gradient for operand ${i} of node ${id}`);
+        throw new AutodiffError(
+          `autodiff: rule for '${node.op}' gave no gradient for operand ${i} of node ${id}`,
+        );
       checkGradType(node, i, graph.nodes[input].type, graph.nodes[grad].type);
       accumulate(input, grad);
     });
@@ -72,13 +83,16 @@ export function differentiate(forward: Graph, opts: DifferentiateOptions = {}): 
 
   scope = "grad";
   for (const param of graph.params) {
-    const readers = graph.nodes.filter((n) => n.op === "param" && n.attrs.name === param.name && n.id <= loss);
+    const readers = graph.nodes.filter(
+      (n) => n.op === "param" && n.attrs.name === param.name && n.id <= loss,
+    );
     let total: number | undefined;
     for (const reader of readers) {
       const g = grads.get(reader.id);
       if (g !== undefined) total = total === undefined ? g : emit("add", [total, g]);
     }
-    graph.outputs[gradOutputName(param.name)] = total ?? emit("fill", [], { shape: [...param.shape], value: 0 });
+    graph.outputs[gradOutputName(param.name)] =
+      total ?? emit("fill", [], { shape: [...param.shape], value: 0 });
   }
   return withoutDeadBackwardNodes(graph, forward.nodes.length);
 }

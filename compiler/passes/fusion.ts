@@ -43,7 +43,12 @@ export const FUSION_RULES: Record<string, FusionRule> = {
 };
 
 function ruleFor(op: string): FusionRule {
-  return FUSION_RULES[op] ?? { takesEpilogue: false, joinsProducer: OPS[op]?.elementwise === true && op in ELEMENTWISE_WGSL };
+  return (
+    FUSION_RULES[op] ?? {
+      takesEpilogue: false,
+      joinsProducer: OPS[op]?.elementwise === true && op in ELEMENTWISE_WGSL,
+    }
+  );
 }
 
 export interface FusionOptions {

@@ -35,7 +35,8 @@ interface Lifetime {
 function scratchLifetimes(graph: Graph, groups: FusedGroup[], pinned: Set<number>): Lifetime[] {
   const lifetimes = new Map<number, Lifetime>();
   groups.forEach((group, step) => {
-    if (!pinned.has(group.output)) lifetimes.set(group.output, { value: group.output, first: step, last: step });
+    if (!pinned.has(group.output))
+      lifetimes.set(group.output, { value: group.output, first: step, last: step });
     for (const v of groupReads(graph, group)) {
       const life = lifetimes.get(v);
       if (life) life.last = Math.max(life.last, step);
@@ -54,7 +55,11 @@ function firstFit(live: { offset: number; size: number }[], size: number, alignm
   return offset;
 }
 
-export function planBuffers(graph: Graph, groups: FusedGroup[], alignment = STORAGE_OFFSET_ALIGNMENT): BufferPlan {
+export function planBuffers(
+  graph: Graph,
+  groups: FusedGroup[],
+  alignment = STORAGE_OFFSET_ALIGNMENT,
+): BufferPlan {
   const slots: BufferSlot[] = [];
   const poolEnds = [0, 0, 0, 0, 0];
   const place = (value: number, pool: number) => {
@@ -74,7 +79,9 @@ export function planBuffers(graph: Graph, groups: FusedGroup[], alignment = STOR
       continue; // no gradient flows to it: its range stays zero
     }
     if (slots.some((s) => s.value === grad))
-      throw new Error(`internal: gradient value %${grad} of ${String(node.attrs.name)} is already placed; give it its own node`);
+      throw new Error(
+        `internal: gradient value %${grad} of ${String(node.attrs.name)} is already placed; give it its own node`,
+      );
     place(grad, POOL.grad);
   }
   for (const node of graph.nodes) if (node.op === "input") place(node.id, POOL.input);
@@ -104,5 +111,7 @@ export function planBuffers(graph: Graph, groups: FusedGroup[], alignment = STOR
 
 /** bytes the scratch pool would need without reuse, for reporting what planning saved */
 export function unsharedScratchBytes(plan: BufferPlan): number {
-  return plan.slots.filter((s) => s.pool === POOL.scratch).reduce((sum, s) => sum + alignUp(s.size, STORAGE_OFFSET_ALIGNMENT), 0);
+  return plan.slots
+    .filter((s) => s.pool === POOL.scratch)
+    .reduce((sum, s) => sum + alignUp(s.size, STORAGE_OFFSET_ALIGNMENT), 0);
 }

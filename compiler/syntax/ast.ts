@@ -25,7 +25,12 @@ export type Expr =
   | { kind: "call"; callee: Identifier; args: Argument[]; span: SourceSpan }
   | { kind: "list"; items: Expr[]; span: SourceSpan }
   | { kind: "negate"; count: number; operand: Expr; span: SourceSpan }
-  | { kind: "chain"; first: Expr; rest: { op: BinaryOperator; opSpan: SourceSpan; operand: Expr }[]; span: SourceSpan }
+  | {
+      kind: "chain";
+      first: Expr;
+      rest: { op: BinaryOperator; opSpan: SourceSpan; operand: Expr }[];
+      span: SourceSpan;
+    }
   /** what recovery left where an expression should be; evaluates silently to an error value */
   | { kind: "missing"; span: SourceSpan };
 
@@ -49,10 +54,31 @@ export interface Sublayer {
 /** `recovered` marks a declaration that the parser had to repair: its gaps are not reported twice. */
 export type Declaration =
   | { kind: "import"; module?: string; path?: string; span: SourceSpan; recovered: boolean }
-  | { kind: "block"; name: Identifier; params: Parameter[]; body: Sublayer[]; span: SourceSpan; recovered: boolean }
-  | { kind: "model"; name: Identifier; parent?: Identifier; fields: Field[]; span: SourceSpan; recovered: boolean }
+  | {
+      kind: "block";
+      name: Identifier;
+      params: Parameter[];
+      body: Sublayer[];
+      span: SourceSpan;
+      recovered: boolean;
+    }
+  | {
+      kind: "model";
+      name: Identifier;
+      parent?: Identifier;
+      fields: Field[];
+      span: SourceSpan;
+      recovered: boolean;
+    }
   | { kind: "train"; name: Identifier; fields: Field[]; span: SourceSpan; recovered: boolean }
-  | { kind: "ablation"; name: Identifier; base: Identifier; fields: Field[]; span: SourceSpan; recovered: boolean };
+  | {
+      kind: "ablation";
+      name: Identifier;
+      base: Identifier;
+      fields: Field[];
+      span: SourceSpan;
+      recovered: boolean;
+    };
 
 export interface FileAst {
   file: string;

@@ -5,7 +5,15 @@ import { DiagnosticSink } from "../diagnostics/diagnostic.js";
 import type { FileAst } from "./ast.js";
 import { archParser } from "./parser.js";
 import { SourceText } from "./source.js";
-import { archLexer, LBracket, LParen, RBracket, RParen, UnterminatedComment, UnterminatedString } from "./tokens.js";
+import {
+  archLexer,
+  LBracket,
+  LParen,
+  RBracket,
+  RParen,
+  UnterminatedComment,
+  UnterminatedString,
+} from "./tokens.js";
 import { AstBuilder } from "./visitor.js";
 
 /** Deeper bracket nesting than this is refused before parsing: the parser recurses per level. */
@@ -41,12 +49,27 @@ export function parseSource(file: string, text: string, sink: DiagnosticSink): F
   for (const error of lexed.errors) {
     const span = source.span(error.offset, error.offset + Math.max(1, error.length));
     const first = String.fromCodePoint(text.codePointAt(error.offset) ?? 0xfffd);
-    const text_ = error.length > first.length ? `${describeCharacter(first)} (and ${error.length - first.length} more)` : describeCharacter(first);
+    const text_ =
+      error.length > first.length
+        ? `${describeCharacter(first)} (and ${error.length - first.length} more)`
+        : describeCharacter(first);
     sink.report("A0101", span, { text: text_ });
   }
   for (const fault of lexed.groups.faults ?? []) {
-    const code = fault.tokenType === UnterminatedString ? "A0102" : fault.tokenType === UnterminatedComment ? "A0103" : undefined;
-    if (code) sink.report(code, source.span(fault.startOffset, fault.startOffset + (fault.tokenType === UnterminatedComment ? 2 : fault.image.length)));
+    const code =
+      fault.tokenType === UnterminatedString
+        ? "A0102"
+        : fault.tokenType === UnterminatedComment
+          ? "A0103"
+          : undefined;
+    if (code)
+      sink.report(
+        code,
+        source.span(
+          fault.startOffset,
+          fault.startOffset + (fault.tokenType === UnterminatedComment ? 2 : fault.image.length),
+        ),
+      );
   }
 
   if (lexed.tokens.length === 0 && lexed.errors.length === 0 && (lexed.groups.faults ?? []).length === 0) {

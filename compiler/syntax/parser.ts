@@ -16,7 +16,8 @@ function labelOf(type: TokenType): string {
 }
 
 const messages: IParserErrorMessageProvider = {
-  buildMismatchTokenMessage: ({ expected, actual }) => `expected ${labelOf(expected)} but found ${describeToken(actual)}`,
+  buildMismatchTokenMessage: ({ expected, actual }) =>
+    `expected ${labelOf(expected)} but found ${describeToken(actual)}`,
   buildNotAllInputParsedMessage: ({ firstRedundant }) =>
     `expected a declaration (import, block, model, train or ablation) but found ${describeToken(firstRedundant)}`,
   buildNoViableAltMessage: ({ actual, ruleName }) =>

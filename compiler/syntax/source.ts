@@ -23,7 +23,13 @@ export class SourceText {
       if (this.lineStarts[mid] <= offset) low = mid;
       else high = mid - 1;
     }
-    return { file: this.file, line: low + 1, column: offset - this.lineStarts[low] + 1, offset, length: stop - offset };
+    return {
+      file: this.file,
+      line: low + 1,
+      column: offset - this.lineStarts[low] + 1,
+      offset,
+      length: stop - offset,
+    };
   }
 
   /** The position just past the last character: where "unexpected end of file" points. */

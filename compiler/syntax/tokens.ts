@@ -39,7 +39,11 @@ export const NumberLiteral = createToken({
   pattern: /\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/,
   label: "a number",
 });
-export const StringLiteral = createToken({ name: "StringLiteral", pattern: /"(?:[^"\\\n\r]|\\.)*"/, label: "a string" });
+export const StringLiteral = createToken({
+  name: "StringLiteral",
+  pattern: /"(?:[^"\\\n\r]|\\.)*"/,
+  label: "a string",
+});
 
 // Faults the lexer recognises so that they get a precise diagnostic instead of noise.
 export const UnterminatedString = createToken({
@@ -60,7 +64,11 @@ export const BlockComment = createToken({
   group: Lexer.SKIPPED,
   line_breaks: true,
 });
-export const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n\r]*/, group: Lexer.SKIPPED });
+export const LineComment = createToken({
+  name: "LineComment",
+  pattern: /\/\/[^\n\r]*/,
+  group: Lexer.SKIPPED,
+});
 export const Whitespace = createToken({
   name: "Whitespace",
   pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/,

@@ -4,7 +4,16 @@
 import type { CstElement, CstNode, IToken } from "chevrotain";
 import type { SourceSpan } from "../spec.js";
 import type { DiagnosticSink } from "../diagnostics/diagnostic.js";
-import type { Argument, BinaryOperator, Declaration, Expr, Field, Identifier, Parameter, Sublayer } from "./ast.js";
+import type {
+  Argument,
+  BinaryOperator,
+  Declaration,
+  Expr,
+  Field,
+  Identifier,
+  Parameter,
+  Sublayer,
+} from "./ast.js";
 import type { SourceText } from "./source.js";
 
 function isToken(element: CstElement): element is IToken {
@@ -113,7 +122,9 @@ export class AstBuilder {
         const name = this.identifier(this.token(node, "Identifier"));
         if (!name) return undefined;
         const paramsNode = this.node(node, "parameters");
-        const params = paramsNode ? this.nodes(paramsNode, "parameter").flatMap((p) => this.parameter(p)) : [];
+        const params = paramsNode
+          ? this.nodes(paramsNode, "parameter").flatMap((p) => this.parameter(p))
+          : [];
         const body = this.nodes(node, "sublayer").flatMap((s) => this.sublayer(s));
         return { kind: "block", name, params, body, span, recovered };
       }
@@ -162,7 +173,9 @@ export class AstBuilder {
       const name = this.identifier(this.token(f, "Name"));
       const valueNode = this.node(f, "expression");
       if (!name) return [];
-      const value: Expr = valueNode ? this.expression(valueNode) : { kind: "missing", span: this.nodeSpan(f) };
+      const value: Expr = valueNode
+        ? this.expression(valueNode)
+        : { kind: "missing", span: this.nodeSpan(f) };
       return [{ name, value, span: this.nodeSpan(f) }];
     });
   }
@@ -176,12 +189,19 @@ export class AstBuilder {
     });
   }
 
-  private chain(node: CstNode, operandKey: string, operatorKeys: string[], operand: (n: CstNode) => Expr): Expr {
+  private chain(
+    node: CstNode,
+    operandKey: string,
+    operatorKeys: string[],
+    operand: (n: CstNode) => Expr,
+  ): Expr {
     const operands = this.nodes(node, operandKey).map(operand);
     const span = this.nodeSpan(node);
     if (operands.length === 0) return { kind: "missing", span };
     if (operands.length === 1) return operands[0];
-    const operators = operatorKeys.flatMap((k) => this.tokens(node, k)).sort((a, b) => a.startOffset - b.startOffset);
+    const operators = operatorKeys
+      .flatMap((k) => this.tokens(node, k))
+      .sort((a, b) => a.startOffset - b.startOffset);
     if (operators.length !== operands.length - 1) return { kind: "missing", span };
     const rest = operators.map((op, i) => ({
       op: op.image as BinaryOperator,
@@ -222,7 +242,8 @@ export class AstBuilder {
       return { kind: "call", callee, args: this.arguments(argsNode), span };
     }
     const listNode = this.node(node, "list");
-    if (listNode) return { kind: "list", items: this.nodes(listNode, "expression").map((e) => this.expression(e)), span };
+    if (listNode)
+      return { kind: "list", items: this.nodes(listNode, "expression").map((e) => this.expression(e)), span };
     const inner = this.node(node, "expression");
     if (inner) return this.expression(inner);
     return { kind: "missing", span };

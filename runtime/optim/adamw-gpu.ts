@@ -27,7 +27,11 @@ export class GpuAdamw {
   /** the squared global gradient norm of the last step, f32[1] (COPY_SRC for logging) */
   readonly normSquared: GPUBuffer;
   private readonly uniform: GPUBuffer;
-  private readonly passes: { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number] }[];
+  private readonly passes: {
+    pipeline: GPUComputePipeline;
+    bindGroup: GPUBindGroup;
+    workgroups: [number, number, number];
+  }[];
 
   constructor(
     private readonly device: GPUDevice,
@@ -36,7 +40,11 @@ export class GpuAdamw {
     private readonly hyper: AdamwHyper,
   ) {
     const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    this.partials = device.createBuffer({ label: "adamw.partials", size: ADAMW_NORM_PARTIALS * 4, usage: storage });
+    this.partials = device.createBuffer({
+      label: "adamw.partials",
+      size: ADAMW_NORM_PARTIALS * 4,
+      usage: storage,
+    });
     this.normSquared = device.createBuffer({ label: "adamw.norm_sq", size: 16, usage: storage });
     this.uniform = device.createBuffer({
       label: "adamw.step",
@@ -44,9 +52,18 @@ export class GpuAdamw {
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
     const whole = (buffer: GPUBuffer): GPUBufferBinding => ({ buffer });
-    const pass = (label: string, code: string, bindings: GPUBufferBinding[], workgroups: [number, number, number]) => {
+    const pass = (
+      label: string,
+      code: string,
+      bindings: GPUBufferBinding[],
+      workgroups: [number, number, number],
+    ) => {
       const module = device.createShaderModule({ label, code });
-      const pipeline = device.createComputePipeline({ label, layout: "auto", compute: { module, entryPoint: "main" } });
+      const pipeline = device.createComputePipeline({
+        label,
+        layout: "auto",
+        compute: { module, entryPoint: "main" },
+      });
       const bindGroup = device.createBindGroup({
         label,
         layout: pipeline.getBindGroupLayout(0),
@@ -55,12 +72,30 @@ export class GpuAdamw {
       return { pipeline, bindGroup, workgroups };
     };
     this.passes = [
-      pass("adamw.grad_squares", gradSquaresWgsl(total), [buffers.grads, whole(this.partials)], [ADAMW_NORM_PARTIALS, 1, 1]),
-      pass("adamw.grad_norm", gradNormFinishWgsl(), [whole(this.partials), whole(this.normSquared)], [1, 1, 1]),
+      pass(
+        "adamw.grad_squares",
+        gradSquaresWgsl(total),
+        [buffers.grads, whole(this.partials)],
+        [ADAMW_NORM_PARTIALS, 1, 1],
+      ),
+      pass(
+        "adamw.grad_norm",
+        gradNormFinishWgsl(),
+        [whole(this.partials), whole(this.normSquared)],
+        [1, 1, 1],
+      ),
       pass(
         "adamw.update",
         adamwUpdateWgsl(total),
-        [buffers.params, buffers.grads, buffers.m, buffers.v, buffers.decayMask, whole(this.normSquared), whole(this.uniform)],
+        [
+          buffers.params,
+          buffers.grads,
+          buffers.m,
+          buffers.v,
+          buffers.decayMask,
+          whole(this.normSquared),
+          whole(this.uniform),
+        ],
         spreadWorkgroups(total, ADAMW_WORKGROUP_SIZE),
       ),
     ];
@@ -83,7 +118,11 @@ export class GpuAdamw {
       correction1: 1 - Math.pow(h.beta1, t),
       correction2: 1 - Math.pow(h.beta2, t),
     };
-    this.device.queue.writeBuffer(this.uniform, 0, Float32Array.from(ADAMW_UNIFORM_FIELDS.map((f) => values[f])));
+    this.device.queue.writeBuffer(
+      this.uniform,
+      0,
+      Float32Array.from(ADAMW_UNIFORM_FIELDS.map((f) => values[f])),
+    );
     const pass = encoder.beginComputePass({ label: "adamw" });
     for (const p of this.passes) {
       pass.setPipeline(p.pipeline);

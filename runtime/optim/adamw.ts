@@ -33,7 +33,13 @@ export function clipFactor(norm: number, clip: number): number {
  * p = p (1 - lr wd [decays]) - lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
  * Returns the unclipped global gradient norm.
  */
-export function adamwStep(buffers: AdamwBuffers, mask: Uint32Array, hyper: AdamwHyper, t: number, lr: number): number {
+export function adamwStep(
+  buffers: AdamwBuffers,
+  mask: Uint32Array,
+  hyper: AdamwHyper,
+  t: number,
+  lr: number,
+): number {
   if (!Number.isInteger(t) || t < 1) throw new Error(`AdamW step must be a positive integer, got ${t}`);
   const { params, grads, m, v } = buffers;
   const norm = globalGradNorm(grads);

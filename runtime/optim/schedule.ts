@@ -8,7 +8,8 @@ import type { ScheduleSpec } from "../../compiler/spec.js";
  * `warmup` steps, then constant or a cosine decay that reaches peak * minLrRatio at the last step.
  */
 export function learningRate(step: number, peak: number, schedule: ScheduleSpec, totalSteps: number): number {
-  if (!Number.isInteger(step) || step < 0) throw new Error(`learning-rate step must be a non-negative integer, got ${step}`);
+  if (!Number.isInteger(step) || step < 0)
+    throw new Error(`learning-rate step must be a non-negative integer, got ${step}`);
   if (step < schedule.warmup) return (peak * (step + 1)) / schedule.warmup;
   if (schedule.kind === "constant") return peak;
   const decaySteps = totalSteps - schedule.warmup - 1;

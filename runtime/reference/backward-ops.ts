@@ -9,9 +9,21 @@ import {
   attnresStaticGradLogitsRef,
   attnresStaticGradSourcesRef,
 } from "./backward/attnres.js";
-import { fillRef, geluGradRef, reduceLeadingRef, reshapeRef, siluGradRef, sliceRef } from "./backward/elementwise.js";
+import {
+  fillRef,
+  geluGradRef,
+  reduceLeadingRef,
+  reshapeRef,
+  siluGradRef,
+  sliceRef,
+} from "./backward/elementwise.js";
 import { addPositionsGradTableRef, crossEntropyGradRef, embeddingGradRef } from "./backward/lookup.js";
-import { layernormGradGainRef, layernormGradXRef, rmsnormGradGainRef, rmsnormGradXRef } from "./backward/norms.js";
+import {
+  layernormGradGainRef,
+  layernormGradXRef,
+  rmsnormGradGainRef,
+  rmsnormGradXRef,
+} from "./backward/norms.js";
 import { ropeGradRef } from "./backward/rope.js";
 
 export const BACKWARD_REFERENCE_OPS: Record<string, ReferenceOp> = {

@@ -22,7 +22,9 @@ function readParam(node: Node, params: ParamValues): Tensor {
   const values = params.get(name);
   if (!values) throw new Error(`interpret: no value for parameter '${name}'`);
   if (values.length !== numel(node.type.shape))
-    throw new Error(`interpret: parameter '${name}' has ${values.length} values, its shape needs ${numel(node.type.shape)}`);
+    throw new Error(
+      `interpret: parameter '${name}' has ${values.length} values, its shape needs ${numel(node.type.shape)}`,
+    );
   return { type: node.type, data: Float64Array.from(values) };
 }
 
@@ -32,13 +34,23 @@ export function interpret(graph: Graph, feeds: Record<string, Tensor>, params: P
   for (const node of graph.nodes) {
     if (node.op === "input") values.push(readInput(node, feeds));
     else if (node.op === "param") values.push(readParam(node, params));
-    else values.push(evaluateNode(node, node.inputs.map((i) => values[i])));
+    else
+      values.push(
+        evaluateNode(
+          node,
+          node.inputs.map((i) => values[i]),
+        ),
+      );
   }
   return values;
 }
 
 /** the graph's named outputs ("logits", "loss", ...) */
-export function runOutputs(graph: Graph, feeds: Record<string, Tensor>, params: ParamValues): Record<string, Tensor> {
+export function runOutputs(
+  graph: Graph,
+  feeds: Record<string, Tensor>,
+  params: ParamValues,
+): Record<string, Tensor> {
   const values = interpret(graph, feeds, params);
   const outputs: Record<string, Tensor> = {};
   for (const [name, id] of Object.entries(graph.outputs)) outputs[name] = values[id];

@@ -16,7 +16,8 @@ function lastDim(t: Tensor): number {
 
 function attrNumber(node: Node, key: string): number {
   const v = node.attrs[key];
-  if (typeof v !== "number") throw new Error(`${node.op} node %${node.id}: attribute ${key} must be a number`);
+  if (typeof v !== "number")
+    throw new Error(`${node.op} node %${node.id}: attribute ${key} must be a number`);
   return v;
 }
 
@@ -139,7 +140,8 @@ const layernorm: ReferenceOp = ([x, gain, bias], node) => {
     for (let j = 0; j < d; j++) variance += (x.data[base + j] - mean) ** 2;
     variance /= d;
     const inv = 1 / Math.sqrt(variance + eps);
-    for (let j = 0; j < d; j++) out.data[base + j] = (x.data[base + j] - mean) * inv * gain.data[j] + bias.data[j];
+    for (let j = 0; j < d; j++)
+      out.data[base + j] = (x.data[base + j] - mean) * inv * gain.data[j] + bias.data[j];
   }
   return out;
 };
@@ -207,7 +209,11 @@ function normaliseDepthScores(logits: number[], score: unknown): number[] {
 }
 
 /** out[p] = sum_i alpha_i(p) * s_i[p], where alphaAt gives the depth weights of position p */
-function mixSources(sources: Tensor[], node: Node, alphaAt: (position: number, d: number) => number[]): Tensor {
+function mixSources(
+  sources: Tensor[],
+  node: Node,
+  alphaAt: (position: number, d: number) => number[],
+): Tensor {
   const d = lastDim(sources[0]);
   const out = zerosF(node.type.shape);
   for (let p = 0; p < rowsOf(node.type.shape); p++) {
@@ -255,7 +261,9 @@ const crossEntropy: ReferenceOp = ([logits, targets], node) => {
   for (let p = 0; p < positions; p++) {
     const target = targets.data[p];
     if (target < 0 || target >= vocab)
-      throw new Error(`cross_entropy %${node.id}: target ${target} at position ${p} is outside [0, ${vocab})`);
+      throw new Error(
+        `cross_entropy %${node.id}: target ${target} at position ${p} is outside [0, ${vocab})`,
+      );
     let max = -Infinity;
     for (let j = 0; j < vocab; j++) max = Math.max(max, logits.data[p * vocab + j]);
     let sumExp = 0;

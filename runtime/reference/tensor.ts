@@ -14,12 +14,14 @@ export function zerosF(shape: number[]): Tensor {
 }
 
 export function fromValues(shape: number[], values: ArrayLike<number>): Tensor {
-  if (values.length !== numel(shape)) throw new Error(`fromValues: ${values.length} values for shape [${shape}]`);
+  if (values.length !== numel(shape))
+    throw new Error(`fromValues: ${values.length} values for shape [${shape}]`);
   return { type: { dtype: "f32", shape: [...shape] }, data: Float64Array.from(values) };
 }
 
 export function fromInts(shape: number[], values: ArrayLike<number>): Tensor {
-  if (values.length !== numel(shape)) throw new Error(`fromInts: ${values.length} values for shape [${shape}]`);
+  if (values.length !== numel(shape))
+    throw new Error(`fromInts: ${values.length} values for shape [${shape}]`);
   return { type: { dtype: "i32", shape: [...shape] }, data: Int32Array.from(values) };
 }
 
@@ -27,5 +29,6 @@ export function fromInts(shape: number[], values: ArrayLike<number>): Tensor {
 export function expectType(t: Tensor, type: { dtype: string; shape: number[] }, what: string): void {
   if (t.type.dtype !== type.dtype || !sameShape(t.type.shape, type.shape))
     throw new Error(`${what}: expected ${typeToString(type as Tensor["type"])}, got ${typeToString(t.type)}`);
-  if (t.data.length !== numel(type.shape)) throw new Error(`${what}: data length ${t.data.length} does not match its shape`);
+  if (t.data.length !== numel(type.shape))
+    throw new Error(`${what}: data length ${t.data.length} does not match its shape`);
 }

@@ -9,7 +9,16 @@ export const ADAMW_WORKGROUP_SIZE = 256;
 export const ADAMW_NORM_PARTIALS = 256;
 
 /** the update's per-step uniform, in this order, as f32 */
-export const ADAMW_UNIFORM_FIELDS = ["lr", "beta1", "beta2", "eps", "weight_decay", "clip", "correction1", "correction2"] as const;
+export const ADAMW_UNIFORM_FIELDS = [
+  "lr",
+  "beta1",
+  "beta2",
+  "eps",
+  "weight_decay",
+  "clip",
+  "correction1",
+  "correction2",
+] as const;
 
 const TREE_SUM = `var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
 

@@ -20,7 +20,12 @@ export interface MatmulSizes {
   tb: boolean;
 }
 
-export function matmulSizes(aShape: readonly number[], bShape: readonly number[], ta: boolean, tb: boolean): MatmulSizes {
+export function matmulSizes(
+  aShape: readonly number[],
+  bShape: readonly number[],
+  ta: boolean,
+  tb: boolean,
+): MatmulSizes {
   const aRows = rowsOf(aShape);
   const aCols = aShape[aShape.length - 1];
   const bRows = rowsOf(bShape);
@@ -99,7 +104,9 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_id) l
 }`;
     const workgroups: [number, number, number] = [ceilDiv(sizes.n, TILE_N), ceilDiv(sizes.m, TILE_M), 1];
     if (workgroups[0] > MAX_WORKGROUPS_PER_DIMENSION || workgroups[1] > MAX_WORKGROUPS_PER_DIMENSION)
-      throw new Error(`matmul ${node.scope}: ${sizes.m}x${sizes.n} needs more than ${MAX_WORKGROUPS_PER_DIMENSION} tiles along one side`);
+      throw new Error(
+        `matmul ${node.scope}: ${sizes.m}x${sizes.n} needs more than ${MAX_WORKGROUPS_PER_DIMENSION} tiles along one side`,
+      );
     return { code, workgroups };
   },
 };

@@ -26,7 +26,13 @@ export function lowerAggregation(ctx: LowerContext, res: AttnResSpec, sources: n
       query = b.param("query", [d], { kind: "zeros" }, { decay: false, group: "attnres" });
     }
     const operands = [...sources, query];
-    if (res.keyNorm) operands.push(b.param("key_gain", [d], { kind: "ones" }, { decay: false, group: "attnres" }));
-    return b.op("attnres", operands, { sources: count, score: res.score, key_norm: res.keyNorm, eps: ATTNRES_EPS });
+    if (res.keyNorm)
+      operands.push(b.param("key_gain", [d], { kind: "ones" }, { decay: false, group: "attnres" }));
+    return b.op("attnres", operands, {
+      sources: count,
+      score: res.score,
+      key_norm: res.keyNorm,
+      eps: ATTNRES_EPS,
+    });
   });
 }

@@ -33,11 +33,17 @@ export function nameSublayers(ctx: LowerContext): NamedSublayer[] {
 
 export function lowerAddResidual(ctx: LowerContext, x0: number, sublayers: NamedSublayer[]): number {
   let h = x0;
-  for (const s of sublayers) h = ctx.b.scoped(s.scope, () => ctx.b.op("add", [h, lowerSublayerBranch(ctx, h, s.spec)]));
+  for (const s of sublayers)
+    h = ctx.b.scoped(s.scope, () => ctx.b.op("add", [h, lowerSublayerBranch(ctx, h, s.spec)]));
   return h;
 }
 
-export function lowerFullAttnRes(ctx: LowerContext, res: AttnResSpec, x0: number, sublayers: NamedSublayer[]): number {
+export function lowerFullAttnRes(
+  ctx: LowerContext,
+  res: AttnResSpec,
+  x0: number,
+  sublayers: NamedSublayer[],
+): number {
   const sources = [x0];
   for (const s of sublayers)
     ctx.b.scoped(s.scope, () => {

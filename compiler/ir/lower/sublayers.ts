@@ -33,7 +33,11 @@ function project(ctx: LowerContext, x: number, weight: number): number {
   return ctx.b.op("matmul", [x, weight], { ta: false, tb: false });
 }
 
-function lowerAttention(ctx: LowerContext, n: number, spec: Extract<SublayerSpec, { kind: "attention" }>): number {
+function lowerAttention(
+  ctx: LowerContext,
+  n: number,
+  spec: Extract<SublayerSpec, { kind: "attention" }>,
+): number {
   const { b, model } = ctx;
   const d = model.dim;
   const qWidth = spec.heads * spec.headDim;
@@ -46,7 +50,11 @@ function lowerAttention(ctx: LowerContext, n: number, spec: Extract<SublayerSpec
     q = b.op("rope", [q], { heads: spec.heads, head_dim: spec.headDim, theta });
     k = b.op("rope", [k], { heads: spec.kvHeads, head_dim: spec.headDim, theta });
   }
-  const o = b.op("attention", [q, k, v], { heads: spec.heads, kv_heads: spec.kvHeads, head_dim: spec.headDim });
+  const o = b.op("attention", [q, k, v], {
+    heads: spec.heads,
+    kv_heads: spec.kvHeads,
+    head_dim: spec.headDim,
+  });
   return project(ctx, o, matrix(ctx, "wo", [qWidth, d], "attention", ctx.outputStd));
 }
 

@@ -22,5 +22,7 @@ export type GradRule = (ctx: GradContext) => (number | null)[];
 
 /** reinterprets `value` under `shape` (same element count) when its shape differs */
 export function viewAs(ctx: GradContext, value: number, shape: readonly number[]): number {
-  return sameShape(ctx.type(value).shape, shape) ? value : ctx.emit("reshape", [value], { shape: [...shape] });
+  return sameShape(ctx.type(value).shape, shape)
+    ? value
+    : ctx.emit("reshape", [value], { shape: [...shape] });
 }

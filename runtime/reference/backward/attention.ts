@@ -6,7 +6,10 @@ import type { Tensor } from "../tensor.js";
 import type { ReferenceOp } from "./common.js";
 import { attrNumber, floats, resultOf } from "./common.js";
 
-function attentionBackward(inputs: Tensor[], node: Node): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+function attentionBackward(
+  inputs: Tensor[],
+  node: Node,
+): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
   const [q, k, v, o, dy] = inputs.map(floats);
   const heads = attrNumber(node, "heads");
   const kvHeads = attrNumber(node, "kv_heads");

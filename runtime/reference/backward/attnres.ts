@@ -42,7 +42,8 @@ function attnresBackward(inputs: Tensor[], node: Node): AttnresGrads {
       for (let j = 0; j < d; j++) sq += s[base + j] ** 2;
       return 1 / Math.sqrt(sq / d + eps);
     });
-    const key = (i: number, j: number) => (keyNorm ? src[i][base + j] * scales[i] * gain![j] : src[i][base + j]);
+    const key = (i: number, j: number) =>
+      keyNorm ? src[i][base + j] * scales[i] * gain![j] : src[i][base + j];
     const logits = src.map((_, i) => {
       let l = 0;
       for (let j = 0; j < d; j++) l += query[qBase + j] * key(i, j);

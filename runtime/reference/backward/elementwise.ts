@@ -54,5 +54,8 @@ export const reduceLeadingRef: ReferenceOp = ([x], node) => {
 export const sliceRef: ReferenceOp = ([x], node) => {
   const inner = numel(node.type.shape);
   const start = attrNumber(node, "index") * inner;
-  return { type: { dtype: x.type.dtype, shape: [...node.type.shape] }, data: x.data.slice(start, start + inner) };
+  return {
+    type: { dtype: x.type.dtype, shape: [...node.type.shape] },
+    data: x.data.slice(start, start + inner),
+  };
 };

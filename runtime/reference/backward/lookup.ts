@@ -40,7 +40,8 @@ export const crossEntropyGradRef: ReferenceOp = ([logits, targets, dloss], node)
     for (let j = 0; j < v; j++) max = Math.max(max, x[r * v + j]);
     let sum = 0;
     for (let j = 0; j < v; j++) sum += Math.exp(x[r * v + j] - max);
-    for (let j = 0; j < v; j++) o[r * v + j] = (Math.exp(x[r * v + j] - max) / sum - (j === target ? 1 : 0)) * scale;
+    for (let j = 0; j < v; j++)
+      o[r * v + j] = (Math.exp(x[r * v + j] - max) / sum - (j === target ? 1 : 0)) * scale;
   }
   return out;
 };

@@ -39,7 +39,12 @@ export const rmsnormGradGainRef: ReferenceOp = ([x, dy], node) => {
   return out;
 };
 
-function normalisedRow(xs: Float64Array, base: number, d: number, eps: number): { xh: number[]; rstd: number } {
+function normalisedRow(
+  xs: Float64Array,
+  base: number,
+  d: number,
+  eps: number,
+): { xh: number[]; rstd: number } {
   let mean = 0;
   for (let j = 0; j < d; j++) mean += xs[base + j];
   mean /= d;

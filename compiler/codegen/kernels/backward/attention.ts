@@ -14,7 +14,14 @@ function constants(node: Node) {
   const heads = node.attrs.heads as number;
   const kvHeads = node.attrs.kv_heads as number;
   const headDim = node.attrs.head_dim as number;
-  return { HEADS: heads, KV_HEADS: kvHeads, HEAD_DIM: headDim, GROUP: heads / kvHeads, Q_WIDTH: heads * headDim, KV_WIDTH: kvHeads * headDim };
+  return {
+    HEADS: heads,
+    KV_HEADS: kvHeads,
+    HEAD_DIM: headDim,
+    GROUP: heads / kvHeads,
+    Q_WIDTH: heads * headDim,
+    KV_WIDTH: kvHeads * headDim,
+  };
 }
 
 /** helpers over flat offsets: q·k score, dy·v, dy·o, and the (max, normaliser) of one query row */
@@ -78,7 +85,12 @@ export const attentionGradQTemplate: KernelTemplate = {
     let at = q_at + j;
     ${ctx.output}[at] = ${ctx.finish("at", "SCALE * acc[j]")};
   }`;
-    return perItem(batch * seq * (ctx.node.attrs.heads as number), { ...constants(ctx.node), SEQ: seq }, helpers(ctx), body);
+    return perItem(
+      batch * seq * (ctx.node.attrs.heads as number),
+      { ...constants(ctx.node), SEQ: seq },
+      helpers(ctx),
+      body,
+    );
   },
 };
 

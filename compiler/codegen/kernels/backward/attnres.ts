@@ -137,7 +137,10 @@ ${writes}
 /** sum_i dlogit_i key_i[j] of token p, as a WGSL expression; key_i = s_i r_i gain (or s_i) */
 function keyTerm(ctx: TemplateContext, l: Layout, at: string, j: string): string {
   const gain = l.keyNorm ? ` * ${ctx.operand(l.count + 1)}[${j}]` : "";
-  return Array.from({ length: l.count }, (_, i) => `g.dlogit[${i}] * ${ctx.operand(i)}[${at}] * g.r[${i}]${gain}`).join(" + ");
+  return Array.from(
+    { length: l.count },
+    (_, i) => `g.dlogit[${i}] * ${ctx.operand(i)}[${at}] * g.r[${i}]${gain}`,
+  ).join(" + ");
 }
 
 export const attnresGradQueryTemplate: KernelTemplate = {
@@ -168,7 +171,10 @@ export const attnresGradGainTemplate: KernelTemplate = {
   render(ctx) {
     const l = layoutOf(ctx);
     const q = ctx.operand(l.count);
-    const terms = Array.from({ length: l.count }, (_, i) => `g.dlogit[${i}] * ${ctx.operand(i)}[at] * g.r[${i}]`).join(" + ");
+    const terms = Array.from(
+      { length: l.count },
+      (_, i) => `g.dlogit[${i}] * ${ctx.operand(i)}[at] * g.r[${i}]`,
+    ).join(" + ");
     const body = `  var sum = 0.0;
   for (var p = 0u; p < TOKENS; p++) {
     let g = token_grads(p);

@@ -6,7 +6,12 @@ import type { TemplateOutput } from "../../template.js";
 export const WORKGROUP_SIZE = 64;
 
 /** `body` runs once per item < count with `item: u32` in scope; `prelude` holds constants and helpers */
-export function perItem(count: number, constants: Record<string, number>, prelude: string, body: string): TemplateOutput {
+export function perItem(
+  count: number,
+  constants: Record<string, number>,
+  prelude: string,
+  body: string,
+): TemplateOutput {
   const code = `${u32Constants({ ...constants, ITEMS: count, WORKGROUP_SIZE })}
 ${prelude}
 

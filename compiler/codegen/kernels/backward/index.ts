@@ -10,7 +10,12 @@ import {
   attnresStaticGradSourcesTemplate,
 } from "./attnres.js";
 import { addPositionsGradTableTemplate, crossEntropyGradTemplate, embeddingGradTemplate } from "./lookup.js";
-import { layernormGradGainTemplate, layernormGradXTemplate, rmsnormGradGainTemplate, rmsnormGradXTemplate } from "./norms.js";
+import {
+  layernormGradGainTemplate,
+  layernormGradXTemplate,
+  rmsnormGradGainTemplate,
+  rmsnormGradXTemplate,
+} from "./norms.js";
 import { fillTemplate, reduceLeadingTemplate, reshapeTemplate, sliceTemplate } from "./plumbing.js";
 import { geluGradTemplate, siluGradTemplate } from "./pointwise.js";
 import { ropeGradTemplate } from "./rope.js";

@@ -102,6 +102,11 @@ export const layernormGradGainTemplate: KernelTemplate = {
     sum += ${dy}[base + item] * (${x}[base + item] - stats.x) * stats.y;
   }
   ${ctx.output}[item] = ${ctx.finish("item", "sum")};`;
-    return perItem(width, { ROWS: rows, WIDTH: width }, `${EPS(ctx.node)}\n${ROW_STATS.replaceAll("X[", `${x}[`)}`, body);
+    return perItem(
+      width,
+      { ROWS: rows, WIDTH: width },
+      `${EPS(ctx.node)}\n${ROW_STATS.replaceAll("X[", `${x}[`)}`,
+      body,
+    );
   },
 };

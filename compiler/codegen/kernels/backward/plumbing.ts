@@ -9,14 +9,24 @@ export const fillTemplate: KernelTemplate = {
   operandNames: () => [],
   render(ctx) {
     const value = f32Literal(ctx.node.attrs.value as number);
-    return perItem(numel(ctx.node.type.shape), {}, "", `  ${ctx.output}[item] = ${ctx.finish("item", value)};`);
+    return perItem(
+      numel(ctx.node.type.shape),
+      {},
+      "",
+      `  ${ctx.output}[item] = ${ctx.finish("item", value)};`,
+    );
   },
 };
 
 export const reshapeTemplate: KernelTemplate = {
   operandNames: () => ["x"],
   render(ctx) {
-    return perItem(numel(ctx.node.type.shape), {}, "", `  ${ctx.output}[item] = ${ctx.finish("item", `${ctx.operand(0)}[item]`)};`);
+    return perItem(
+      numel(ctx.node.type.shape),
+      {},
+      "",
+      `  ${ctx.output}[item] = ${ctx.finish("item", `${ctx.operand(0)}[item]`)};`,
+    );
   },
 };
 
@@ -25,7 +35,12 @@ export const sliceTemplate: KernelTemplate = {
   render(ctx) {
     const count = numel(ctx.node.type.shape);
     const start = (ctx.node.attrs.index as number) * count;
-    return perItem(count, { START: start }, "", `  ${ctx.output}[item] = ${ctx.finish("item", `${ctx.operand(0)}[START + item]`)};`);
+    return perItem(
+      count,
+      { START: start },
+      "",
+      `  ${ctx.output}[item] = ${ctx.finish("item", `${ctx.operand(0)}[START + item]`)};`,
+    );
   },
 };
 

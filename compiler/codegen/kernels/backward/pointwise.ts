@@ -24,7 +24,12 @@ function pointwiseTemplate(op: string): KernelTemplate {
     operandNames: () => ["x", "dy"],
     render(ctx) {
       const value = `${ctx.operand(1)}[item] * derivative(${ctx.operand(0)}[item])`;
-      return perItem(numel(ctx.node.type.shape), {}, DERIVATIVES[op], `  ${ctx.output}[item] = ${ctx.finish("item", value)};`);
+      return perItem(
+        numel(ctx.node.type.shape),
+        {},
+        DERIVATIVES[op],
+        `  ${ctx.output}[item] = ${ctx.finish("item", value)};`,
+      );
     },
   };
 }
