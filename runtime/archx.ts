@@ -2,7 +2,6 @@
 // without the compiler. docs/archx.md describes every field.
 
 import { readFileSync, writeFileSync } from "node:fs";
-import type { PoolUsage } from "../compiler/codegen/kernel.js";
 import type { DType, Init } from "../compiler/ir/ir.js";
 
 export const ARCHX_FORMAT = "archx";
@@ -46,6 +45,10 @@ export interface ArchxIo {
   shape: number[];
   value: number;
 }
+
+/** "grad" holds the gradients `grad.<param>` laid out exactly like the "param" pool, so one
+ * optimizer kernel can walk both as flat arrays. */
+export type PoolUsage = "param" | "input" | "output" | "scratch" | "grad";
 
 export interface Executable {
   format: typeof ARCHX_FORMAT;

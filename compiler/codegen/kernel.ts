@@ -1,6 +1,8 @@
 // What code generation hands to the runtime: WGSL compute kernels over planned buffers.
 // A kernel reads and writes IR values; the buffer plan says where each value lives.
 
+import type { PoolUsage } from "../../runtime/archx.js";
+
 export interface KernelBinding {
   value: number; // IR value id bound at @group(0) @binding(i), i = index in Kernel.bindings
   /** how the kernel uses it; every binding is declared read_write in WGSL (see render.ts for why) */
@@ -27,10 +29,6 @@ export interface BufferSlot {
   offset: number; // bytes, aligned to the device's minStorageBufferOffsetAlignment
   size: number; // bytes
 }
-
-/** "grad" holds the gradients `grad.<param>` laid out exactly like the "param" pool, so one
- * optimizer kernel can walk both as flat arrays. */
-export type PoolUsage = "param" | "input" | "output" | "scratch" | "grad";
 
 export interface BufferPlan {
   pools: { size: number; usage: PoolUsage }[];
