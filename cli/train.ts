@@ -20,9 +20,6 @@ interface TrainFlags {
   plain?: boolean;
 }
 
-// A computed specifier: the GPU engine is written in parallel with this command and may be absent.
-const GPU_ENGINE_MODULE = "../runtime/train/gpu-engine.js";
-
 /** Ctrl-C during training: the first stops after the current step with a checkpoint. */
 const EXIT_INTERRUPTED = 130;
 
@@ -138,24 +135,24 @@ async function createEngine(
       kind: "cpu-bigram",
     };
   }
-  let gpu: import("../runtime/train/engine.js").GpuEngineModule;
-  try {
-    gpu = (await import(GPU_ENGINE_MODULE)) as typeof gpu;
-  } catch (err) {
-    if (
-      (err as { code?: string }).code === "ERR_MODULE_NOT_FOUND" &&
-      String((err as Error).message).includes("gpu-engine")
-    ) {
-      throw new UserError(
-        "GPU training is not available yet in this build (runtime/train/gpu-engine is missing); `--cpu-bigram` exercises the data, checkpoint and resume pipeline on the CPU",
-      );
-    }
-    throw err;
-  }
   const { lowerForCli } = await import("./lower-for-cli.js");
   const graph = lowerForCli(model, { batch: train.batch, seq: train.seq });
   const shapes = new Map(graph.params.map((p) => [p.name, [...p.shape]]));
-  return { engine: await gpu.createGpuEngine({ model, train }), shapes, kind: "gpu" };
+  const { GpuTrainingEngine } = await import("../runtime/train/gpu-engine.js");
+  const { DeviceError } = await import("../runtime/device.js");
+  const { DeviceLimitError } = await import("../runtime/buffers.js");
+  try {
+    const engine = await GpuTrainingEngine.create({ model, train });
+    const s = engine.summary();
+    process.stderr.write(
+      `device ${s.adapter} (${s.software ? "software" : "hardware"}) · ${s.parameters} parameters · ` +
+        `${s.stepKernels} kernels per training step in one submission\n`,
+    );
+    return { engine, shapes, kind: "gpu" };
+  } catch (err) {
+    if (err instanceof DeviceError || err instanceof DeviceLimitError) throw new UserError(err.message);
+    throw err;
+  }
 }
 
 async function trainCommand(file: string, flags: TrainFlags): Promise<number> {

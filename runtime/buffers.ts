@@ -1,7 +1,7 @@
 // Device memory for an executable: checks the plan against the device's limits before anything
 // is allocated, then creates one GPU buffer per pool.
 
-import type { Executable } from "./archx.js";
+import type { Executable, PoolUsage } from "./archx.js";
 
 export class DeviceLimitError extends Error {}
 
@@ -67,13 +67,19 @@ export function limitsOf(device: GPUDevice): RelevantLimits {
   };
 }
 
-export function allocatePools(device: GPUDevice, exe: Executable): GPUBuffer[] {
+export function allocatePools(
+  device: GPUDevice,
+  exe: Executable,
+  shared: Partial<Record<PoolUsage, GPUBuffer>> = {},
+): GPUBuffer[] {
   checkLimits(exe, limitsOf(device));
-  return exe.pools.map((pool) =>
-    device.createBuffer({
-      label: `archx ${pool.usage} pool`,
-      size: pool.size,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-    }),
+  return exe.pools.map(
+    (pool) =>
+      shared[pool.usage] ??
+      device.createBuffer({
+        label: `archx ${pool.usage} pool`,
+        size: pool.size,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+      }),
   );
 }

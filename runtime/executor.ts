@@ -2,7 +2,7 @@
 // bind groups built once, and each run encoded into a single command buffer and submission. Only
 // the outputs asked for are read back.
 
-import type { ArchxValue, Executable } from "./archx.js";
+import type { ArchxIo, ArchxValue, Executable, PoolUsage } from "./archx.js";
 import { allocatePools } from "./buffers.js";
 
 export type HostArray = Float32Array | Int32Array;
@@ -40,14 +40,28 @@ export class Executor {
     readonly device: GPUDevice,
     readonly exe: Executable,
     private readonly pools: GPUBuffer[],
+    private readonly shared: Set<GPUBuffer>,
   ) {
     this.valueById = new Map(exe.values.map((v) => [v.id, v]));
   }
 
-  /** checks limits, allocates, and compiles every pipeline; throws on WGSL or validation errors */
-  static async create(device: GPUDevice, exe: Executable): Promise<Executor> {
-    const pools = allocatePools(device, exe);
-    const executor = new Executor(device, exe, pools);
+  /**
+   * checks limits, allocates, and compiles every pipeline; throws on WGSL or validation errors.
+   * `shared` pools are used instead of allocating them: a forward-only executable can read the
+   * parameters a training executable updates, when both plan the param pool alike.
+   */
+  static async create(
+    device: GPUDevice,
+    exe: Executable,
+    shared: Partial<Record<PoolUsage, GPUBuffer>> = {},
+  ): Promise<Executor> {
+    for (const [usage, buffer] of Object.entries(shared)) {
+      const pool = exe.pools.find((p) => p.usage === usage);
+      if (pool && buffer.size < pool.size)
+        throw new ExecutorError(`shared ${usage} pool has ${buffer.size} bytes; ${pool.size} needed`);
+    }
+    const pools = allocatePools(device, exe, shared);
+    const executor = new Executor(device, exe, pools, new Set(Object.values(shared)));
     await executor.buildPipelines();
     return executor;
   }
@@ -130,8 +144,8 @@ export class Executor {
     );
   }
 
-  /** runs the whole program once; returns the named outputs, read back after one submission */
-  async run(feeds: Record<string, HostArray>, outputs: string[]): Promise<Record<string, HostArray>> {
+  /** uploads every input through the queue; the next submission sees them */
+  writeInputs(feeds: Record<string, HostArray>): void {
     for (const input of this.exe.inputs) {
       const data = feeds[input.name];
       if (!data) throw new ExecutorError(`no feed for input ${input.name}`);
@@ -139,40 +153,59 @@ export class Executor {
         throw new ExecutorError(`input ${input.name} must be ${input.dtype}`);
       this.write(input.value, data, `input ${input.name}`);
     }
-    const wanted = outputs.map((name) => {
-      const io = this.exe.outputs.find((o) => o.name === name);
-      if (!io)
-        throw new ExecutorError(
-          `the executable has no output '${name}' (it has ${this.exe.outputs.map((o) => o.name).join(", ")})`,
-        );
-      return io;
-    });
+  }
 
-    const encoder = this.device.createCommandEncoder({ label: this.exe.model });
-    const pass = encoder.beginComputePass();
+  /** records one pass over every kernel into `encoder`, for callers that add work to the same submission */
+  encode(encoder: GPUCommandEncoder): void {
+    const pass = encoder.beginComputePass({ label: this.exe.model });
     this.exe.kernels.forEach((kernel, i) => {
       pass.setPipeline(this.pipelines[i]);
       pass.setBindGroup(0, this.bindGroups[i]);
       pass.dispatchWorkgroups(...kernel.workgroups);
     });
     pass.end();
-    const staging = wanted.map((io) => {
-      const value = this.slot(io.value);
-      const buffer = this.device.createBuffer({
-        size: value.size,
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
-      encoder.copyBufferToBuffer(this.pools[value.pool], value.offset, buffer, 0, value.size);
-      return buffer;
+  }
+
+  /** the GPU buffer behind a pool, for optimizers and readers that work on whole pools */
+  pool(usage: PoolUsage): GPUBuffer {
+    const index = this.exe.pools.findIndex((p) => p.usage === usage);
+    if (index < 0) throw new ExecutorError(`the executable has no ${usage} pool`);
+    return this.pools[index];
+  }
+
+  output(name: string): ArchxIo {
+    const io = this.exe.outputs.find((o) => o.name === name);
+    if (!io)
+      throw new ExecutorError(
+        `the executable has no output '${name}' (it has ${this.exe.outputs.map((o) => o.name).join(", ")})`,
+      );
+    return io;
+  }
+
+  /** records a copy of output `name` into a fresh mappable buffer; map it after submitting */
+  copyOutput(encoder: GPUCommandEncoder, name: string): GPUBuffer {
+    const value = this.slot(this.output(name).value);
+    const buffer = this.device.createBuffer({
+      label: `read ${name}`,
+      size: value.size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
+    encoder.copyBufferToBuffer(this.pools[value.pool], value.offset, buffer, 0, value.size);
+    return buffer;
+  }
+
+  /** runs the whole program once; returns the named outputs, read back after one submission */
+  async run(feeds: Record<string, HostArray>, outputs: string[]): Promise<Record<string, HostArray>> {
+    this.writeInputs(feeds);
+    const wanted = outputs.map((name) => this.output(name));
+    const encoder = this.device.createCommandEncoder({ label: this.exe.model });
+    this.encode(encoder);
+    const staging = wanted.map((io) => this.copyOutput(encoder, io.name));
     this.device.queue.submit([encoder.finish()]);
 
     const result: Record<string, HostArray> = {};
     for (const [i, io] of wanted.entries()) {
-      await staging[i].mapAsync(GPUMapMode.READ);
-      const bytes = staging[i].getMappedRange().slice(0);
-      staging[i].unmap();
-      staging[i].destroy();
+      const bytes = await readMapped(staging[i]);
       result[io.name] = io.dtype === "i32" ? new Int32Array(bytes) : new Float32Array(bytes);
     }
     return result;
@@ -193,12 +226,43 @@ export class Executor {
     await this.device.queue.onSubmittedWorkDone();
   }
 
+  /**
+   * milliseconds per dispatch of each kernel, each submitted `repeats` times on its own and waited
+   * for: a profile for benchmarks, not for the hot path
+   */
+  async kernelTimes(repeats: number): Promise<{ name: string; ops: string[]; ms: number }[]> {
+    const times: { name: string; ops: string[]; ms: number }[] = [];
+    for (const [i, kernel] of this.exe.kernels.entries()) {
+      const encoder = this.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(this.pipelines[i]);
+      pass.setBindGroup(0, this.bindGroups[i]);
+      for (let r = 0; r < repeats; r++) pass.dispatchWorkgroups(...kernel.workgroups);
+      pass.end();
+      const start = performance.now();
+      this.device.queue.submit([encoder.finish()]);
+      await this.device.queue.onSubmittedWorkDone();
+      times.push({ name: kernel.name, ops: kernel.ops, ms: (performance.now() - start) / repeats });
+    }
+    return times;
+  }
+
   /** waits for all submitted work; for timing */
   async finish(): Promise<void> {
     await this.device.queue.onSubmittedWorkDone();
   }
 
+  /** destroys the pools this executor allocated (shared ones belong to their owner) */
   destroy(): void {
-    for (const pool of this.pools) pool.destroy();
+    for (const pool of this.pools) if (!this.shared.has(pool)) pool.destroy();
   }
+}
+
+/** maps a MAP_READ buffer, copies its contents out, and destroys it */
+export async function readMapped(buffer: GPUBuffer): Promise<ArrayBuffer> {
+  await buffer.mapAsync(GPUMapMode.READ);
+  const bytes = buffer.getMappedRange().slice(0);
+  buffer.unmap();
+  buffer.destroy();
+  return bytes;
 }

@@ -2,7 +2,6 @@
 // device, against the float64 interpreter. Needs a WebGPU adapter; fails when there is none.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import "../compiler/codegen/kernels/backward/register.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import type { ModelSpec, ResidualSpec } from "../compiler/spec.js";
 import { differentiate } from "../compiler/passes/autodiff.js";

@@ -63,14 +63,17 @@ describe("norm and rope kernels", () => {
 });
 
 describe("attention kernels", () => {
-  for (const [heads, kvHeads] of [
-    [3, 3],
-    [4, 2],
-    [3, 1],
+  // 70 and 130 keys span two and three of the dk/dv kernel's 64-key tiles
+  for (const [heads, kvHeads, seq] of [
+    [3, 3, 7],
+    [4, 2, 7],
+    [3, 1, 7],
+    [4, 2, 70],
+    [3, 1, 130],
   ])
-    it(`dq and dk/dv with ${heads} query heads on ${kvHeads} kv heads`, async () => {
+    it(`dq and dk/dv with ${heads} query heads on ${kvHeads} kv heads, ${seq} positions`, async () => {
       const hd = 5;
-      const [batch, seq] = [2, 7];
+      const batch = 2;
       const q = f([batch, seq, heads * hd]);
       const k = f([batch, seq, kvHeads * hd]);
       const v = f([batch, seq, kvHeads * hd]);

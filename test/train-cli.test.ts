@@ -205,14 +205,4 @@ describe("archc train --cpu-bigram and archc generate", () => {
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toMatch(/no checkpoint at/);
   });
-
-  it.skipIf(existsSync(join(__dirname, "..", "runtime", "train", "gpu-engine.ts")))(
-    "says GPU training is not available rather than faking it",
-    async () => {
-      const { arch } = project();
-      const r = await archc(["train", arch, "--plain", "--out", join(tmpdir(), "archc-never")]);
-      expect(r.exitCode).toBe(1);
-      expect(r.stderr).toMatch(/GPU training is not available yet/);
-    },
-  );
 });

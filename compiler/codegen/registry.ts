@@ -3,9 +3,11 @@
 // To give a new op (a backward op, say) a GPU kernel: write compiler/codegen/templates/<op>.ts
 // exporting a KernelTemplate (operandNames + render; see template.ts, and call ctx.finish() on every
 // value written so fused epilogues apply), then add one entry below. Elementwise ops instead get an
-// entry in elementwise-ops.ts and are then both stand-alone kernels and fusable epilogues.
+// entry in elementwise-ops.ts and are then both stand-alone kernels and fusable epilogues. Backward
+// ops' templates live in kernels/backward/ and join the table through its index.
 
 import { ELEMENTWISE_WGSL } from "./elementwise-ops.js";
+import { BACKWARD_TEMPLATES } from "./kernels/backward/index.js";
 import type { KernelTemplate } from "./template.js";
 import { addPositionsTemplate } from "./templates/add-positions.js";
 import { attentionTemplate } from "./templates/attention.js";
@@ -30,8 +32,5 @@ export const KERNEL_TEMPLATES: Record<string, KernelTemplate> = {
   attnres_static: attnresStaticTemplate,
   cross_entropy: crossEntropyTemplate,
   ...Object.fromEntries(Object.keys(ELEMENTWISE_WGSL).map((op) => [op, elementwiseTemplate])),
+  ...BACKWARD_TEMPLATES,
 };
-
-export function registerKernelTemplate(op: string, template: KernelTemplate): void {
-  KERNEL_TEMPLATES[op] = template;
-}

@@ -1,6 +1,5 @@
 // What the training loop needs from whatever runs the model: the GPU trainer, or a CPU stand-in.
 
-import type { ModelSpec, TrainSpec } from "../../compiler/spec.js";
 import type { TrainingState } from "../checkpoint.js";
 
 export interface StepEngine {
@@ -16,13 +15,4 @@ export interface StepEngine {
   getState(): Promise<TrainingState>;
   setState(state: TrainingState): Promise<void>;
   dispose(): void;
-}
-
-/**
- * What runtime/train/gpu-engine.ts exports (loaded lazily by `archc train`): an engine that runs
- * forward, backward and AdamW for `model` at [train.batch, train.seq] on the device, starting from
- * parameters initialised with train.seed (runtime/init.ts) and zero moments.
- */
-export interface GpuEngineModule {
-  createGpuEngine(options: { model: ModelSpec; train: TrainSpec }): Promise<StepEngine>;
 }

@@ -1,11 +1,10 @@
 // Causal attention backward without stored softmax statistics: each kernel recomputes the row
 // max and normaliser of every query row it touches from q and k (the flash-attention trade of
-// recomputation for memory). dq: one invocation per (b, t, head). dk/dv: one invocation per
-// (b, s, kv head), walking the later query rows t >= s of every head in its group.
+// recomputation for memory). dq: one invocation per (b, t, head). dk/dv: see below.
 
 import type { Node } from "../../../ir/ir.js";
 import type { KernelTemplate, TemplateContext } from "../../template.js";
-import { f32Literal } from "../../wgsl.js";
+import { f32Literal, LINEAR_WORKGROUP, SPREAD_BUILTINS, spreadWorkgroups, u32Constants } from "../../wgsl.js";
 import { perItem } from "./common.js";
 
 const NAMES = ["q", "k", "v", "o", "dy"];
@@ -94,42 +93,76 @@ export const attentionGradQTemplate: KernelTemplate = {
   },
 };
 
+// dk/dv: one workgroup per TILE consecutive keys of one (batch, kv head) sequence, one key per
+// lane. The query rows t >= s are walked a tile at a time; each tile's row statistics (max,
+// normaliser, dy·o) are computed once per workgroup into workgroup memory, one row per lane, and
+// shared by every key, so the recomputation costs O(T² hd) per workgroup rather than per key.
+const TILE = 64;
+
 export const attentionGradKvTemplate: KernelTemplate = {
   operandNames: () => NAMES,
   render(ctx) {
     const [, batch, seq, kvWidth] = ctx.node.type.shape;
     const [q, dy] = [ctx.operand(0), ctx.operand(4)];
-    const body = `  let kh = item % KV_HEADS;
-  let bs = item / KV_HEADS;
-  let s = bs % SEQ;
-  let kv_base = (bs - s) * KV_WIDTH + kh * HEAD_DIM;
-  let k_at = bs * KV_WIDTH + kh * HEAD_DIM;
+    const chunks = Math.ceil(seq / TILE);
+    const workgroups = batch * (ctx.node.attrs.kv_heads as number) * chunks;
+    const code = `${u32Constants({ ...constants(ctx.node), SEQ: seq, HALF: batch * seq * kvWidth, TILE, CHUNKS: chunks, WORKGROUPS: workgroups })}
+${helpers(ctx)}
+
+var<workgroup> tile_max: array<f32, TILE>;
+var<workgroup> tile_norm: array<f32, TILE>;
+var<workgroup> tile_dy_o: array<f32, TILE>;
+
+@compute @workgroup_size(TILE)
+fn main(${SPREAD_BUILTINS}) {
+  let wg = ${LINEAR_WORKGROUP};
+  if (wg >= WORKGROUPS) { return; }
+  let chunk = wg % CHUNKS;
+  let kh = (wg / CHUNKS) % KV_HEADS;
+  let b = wg / (CHUNKS * KV_HEADS);
+  let s = chunk * TILE + lane;
+  let owns_key = s < SEQ;
+  let kv_base = b * SEQ * KV_WIDTH + kh * HEAD_DIM;
+  let k_at = kv_base + min(s, SEQ - 1u) * KV_WIDTH;
   var dk: array<f32, HEAD_DIM>;
   var dv: array<f32, HEAD_DIM>;
   for (var g = 0u; g < GROUP; g++) {
     let h = kh * GROUP + g;
-    for (var t = s; t < SEQ; t++) {
-      let q_at = (bs - s + t) * Q_WIDTH + h * HEAD_DIM;
-      let stats = row_stats(q_at, kv_base, t);
-      let p = exp(score(q_at, k_at) - stats.x) / stats.y;
-      let ds = p * (dy_dot_v(q_at, k_at) - dy_dot_o(q_at));
-      for (var j = 0u; j < HEAD_DIM; j++) {
-        dk[j] += ds * ${q}[q_at + j];
-        dv[j] += p * ${dy}[q_at + j];
+    for (var first = chunk * TILE; first < SEQ; first += TILE) {
+      let row = first + lane;
+      if (row < SEQ) {
+        let q_at = (b * SEQ + row) * Q_WIDTH + h * HEAD_DIM;
+        let stats = row_stats(q_at, kv_base, row);
+        tile_max[lane] = stats.x;
+        tile_norm[lane] = stats.y;
+        tile_dy_o[lane] = dy_dot_o(q_at);
       }
+      workgroupBarrier();
+      if (owns_key) {
+        for (var i = 0u; i < TILE; i++) {
+          let t = first + i;
+          if (t >= SEQ) { break; }
+          if (t < s) { continue; }
+          let q_at = (b * SEQ + t) * Q_WIDTH + h * HEAD_DIM;
+          let p = exp(score(q_at, k_at) - tile_max[i]) / tile_norm[i];
+          let ds = p * (dy_dot_v(q_at, k_at) - tile_dy_o[i]);
+          for (var j = 0u; j < HEAD_DIM; j++) {
+            dk[j] += ds * ${q}[q_at + j];
+            dv[j] += p * ${dy}[q_at + j];
+          }
+        }
+      }
+      workgroupBarrier();
     }
   }
+  if (!owns_key) { return; }
   for (var j = 0u; j < HEAD_DIM; j++) {
     let dk_at = k_at + j;
     let dv_at = HALF + k_at + j;
     ${ctx.output}[dk_at] = ${ctx.finish("dk_at", "SCALE * dk[j]")};
     ${ctx.output}[dv_at] = ${ctx.finish("dv_at", "dv[j]")};
-  }`;
-    return perItem(
-      batch * seq * (ctx.node.attrs.kv_heads as number),
-      { ...constants(ctx.node), SEQ: seq, HALF: batch * seq * kvWidth },
-      helpers(ctx),
-      body,
-    );
+  }
+}`;
+    return { code, workgroups: spreadWorkgroups(workgroups) };
   },
 };
