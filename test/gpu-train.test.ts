@@ -1,6 +1,8 @@
 // The GPU training engine against a float64 simulation of the same steps: the interpreter's
 // gradients of the differentiated graph, then the reference AdamW over the flat layout. Covers the
-// baseline, Full and Block AttnRes and every ablation switch. Needs a WebGPU adapter; fails when
+// baseline, Full AttnRes, Block AttnRes with N=2 and N=4, and every ablation switch. After the
+// first step m = (1 - beta1) * clip scale * gradient, so comparing m parameter by parameter is the
+// whole-model gradient check of the generated backward kernels. Needs a WebGPU adapter; fails when
 // there is none.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,7 +38,7 @@ function tinyModel(residual: ResidualSpec): ModelSpec {
     position: { kind: "rope", theta: 100 },
     tied: true,
     residual,
-    layers: Array.from({ length: 3 }, () => ({
+    layers: Array.from({ length: 4 }, () => ({
       block: "layer",
       sublayers: [
         { kind: "attention" as const, heads: 2, kvHeads: 1, headDim: 6 },
@@ -80,7 +82,7 @@ const VARIANTS: [string, ResidualSpec][] = [
   ["baseline", { kind: "add" }],
   ["Full AttnRes", attn()],
   ["Block AttnRes, N=2", attn({ blocks: 2 })],
-  ["Block AttnRes, N=3", attn({ blocks: 3 })],
+  ["Block AttnRes, N=4", attn({ blocks: 4 })],
   ["no key norm", attn({ blocks: 2, keyNorm: false })],
   ["sigmoid scores", attn({ score: "sigmoid" })],
   ["input-independent weights", attn({ blocks: 2, weights: "static" })],
@@ -129,6 +131,16 @@ async function expectStepsMatch(model: ModelSpec, seed: number, steps: number): 
       const loss = await engine.step(Int32Array.from(tokens), Int32Array.from(targets), lr, true);
       expect(Math.abs(loss! - reference.loss.data[0])).toBeLessThan(1e-4 * Math.abs(reference.loss.data[0]));
       expect(Math.abs((await engine.lastGradNorm())! - norm) / norm).toBeLessThan(1e-4);
+      if (t === 1) {
+        const { m } = await engine.getState();
+        const wrong = layout.segments
+          .map((s) => ({
+            name: s.name,
+            error: relativeError(m.get(s.name)!, cpu.m.subarray(s.offset, s.offset + s.size)),
+          }))
+          .filter((e) => !(e.error <= 1e-3));
+        expect(wrong, "gradients (first moments after one step), parameter by parameter").toEqual([]);
+      }
     }
 
     const state = await engine.getState();

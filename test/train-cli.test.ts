@@ -1,8 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it, vi } from "vitest";
-import { parseMetrics } from "../runtime/metrics.js";
+import { describe, expect, it } from "vitest";
 import { findModel, loadProgram } from "../compiler/frontend.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import { saveCheckpoint } from "../runtime/checkpoint.js";
@@ -10,79 +8,7 @@ import { initParams } from "../runtime/init.js";
 import { generate } from "../runtime/train/decode.js";
 import { KvCacheDecoder } from "../runtime/train/kv-cache-decoder.js";
 import { bytesTokenizer } from "../runtime/data/tokenizer.js";
-
-async function archc(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  const { Command } = await import("commander");
-  const train = await import("../cli/train.js");
-  const generate = await import("../cli/generate.js");
-  const program = new Command().exitOverride();
-  train.register(program);
-  generate.register(program);
-  let stdout = "";
-  let stderr = "";
-  const out = vi
-    .spyOn(process.stdout, "write")
-    .mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi
-    .spyOn(process.stderr, "write")
-    .mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(["node", "archc", ...args]);
-    return { stdout, stderr, exitCode: process.exitCode ?? 0 };
-  } finally {
-    process.exitCode = before;
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
-
-/** A project folder: a small model, a train block reading ./corpus, and that corpus. */
-function project(): { dir: string; arch: string } {
-  const dir = mkdtempSync(join(tmpdir(), "archc-cli-"));
-  mkdirSync(join(dir, "corpus"));
-  const sentences = Array.from(
-    { length: 300 },
-    (_, i) => `Sentence ${i % 17} says the cat sat on mat ${i % 5}.`,
-  );
-  writeFileSync(join(dir, "corpus", "a.txt"), sentences.slice(0, 150).join("\n"));
-  writeFileSync(join(dir, "corpus", "b.md"), sentences.slice(150).join("\n"));
-  const arch = join(dir, "small.arch");
-  writeFileSync(
-    arch,
-    `import std.transformer
-
-model small extends gpt {
-  context: 32
-  dim: 16
-  depth: 1
-  heads: 2
-}
-
-train quick {
-  model: small
-  data: "corpus"
-  batch: 4
-  seq: 16
-  steps: 20
-  eval_every: 5
-  eval_batches: 2
-  log_every: 1
-  checkpoint_every: 10
-  optimizer: adamw(lr = 1e-2)
-  schedule: cosine(warmup = 2)
-  seed: 3
-}
-`,
-  );
-  return { dir, arch };
-}
-
-function stepLosses(runDir: string): Map<number, number> {
-  const records = parseMetrics(readFileSync(join(runDir, "metrics.jsonl"), "utf8"));
-  return new Map(records.filter((r) => r.type === "step").map((r) => [r.step as number, r.loss as number]));
-}
+import { archc, project, stepLosses } from "./train-cli-support.js";
 
 describe("archc train --cpu-bigram and archc generate", () => {
   it("trains, refuses to overwrite a run, resumes to the same losses, and generates from the result", async () => {

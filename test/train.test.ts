@@ -97,7 +97,7 @@ describe("training loop", () => {
       grad_norm: expect.any(Number),
       tokens_per_s: expect.any(Number),
     });
-    expect(records.filter((r) => r.type === "eval").map((r) => r.step)).toEqual([5, 10, 15, 20]);
+    expect(records.filter((r) => r.type === "eval").map((r) => r.step)).toEqual([0, 5, 10, 15, 20]);
     expect(resolveCheckpoint(run)).toBe(join(run, "ckpt-20"));
     expect(existsSync(join(run, "ckpt-10"))).toBe(true);
   });

@@ -120,6 +120,8 @@ export async function runTrainingLoop(options: TrainLoopOptions): Promise<TrainL
   let step = options.startStep;
   let outcome: TrainLoopResult["outcome"] = "finished";
   try {
+    // the untrained model's validation loss: the figure every later one is read against
+    if (step === 0) await evaluate(0);
     while (step < train.steps) {
       // an engine that never waits on I/O (the CPU one) would otherwise starve signal handlers
       await new Promise<void>((resolve) => setImmediate(resolve));
