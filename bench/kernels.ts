@@ -6,7 +6,6 @@
 //
 //   node dist/bench/kernels.js [--size small|large] [--peak-gflops N] [--peak-gbps N]
 
-import { cpus } from "node:os";
 import { GraphBuilder } from "../compiler/ir/builder.js";
 import type { Graph } from "../compiler/ir/ir.js";
 import { numel } from "../compiler/ir/ir.js";
@@ -14,6 +13,7 @@ import { compileGraph } from "../compiler/compile.js";
 import { withDevice } from "../runtime/device.js";
 import type { AdapterDescription } from "../runtime/device.js";
 import { Executor } from "../runtime/executor.js";
+import { datasheetPeak, nominalCpuGflops } from "./peak.js";
 
 interface Case {
   name: string;
@@ -88,19 +88,6 @@ function streamCase(elements: number): Case {
     bytes: 8 * elements,
     bound: "memory",
   };
-}
-
-function datasheetPeak(d: AdapterDescription): { gflops: number; gbps: number } | undefined {
-  if (/H200/i.test(d.name)) return { gflops: 67_000, gbps: 4_800 };
-  if (/H100/i.test(d.name)) return { gflops: 67_000, gbps: 3_350 };
-  return undefined;
-}
-
-function nominalCpuGflops(): number {
-  const cores = cpus();
-  // some virtual machines report a clock of 0; assume 2.5 GHz then
-  const ghz = (cores[0]?.speed || 2500) / 1000;
-  return cores.length * 8 * 2 * 2 * ghz;
 }
 
 async function timeCase(device: GPUDevice, c: Case, budgetMs: number): Promise<number> {

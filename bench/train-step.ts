@@ -7,22 +7,17 @@
 //
 //   node dist/bench/train-step.js [FILE.arch] [--ablation] [--steps N] [--peak-gflops N]
 
-import { cpus } from "node:os";
 import { graphFlops } from "../compiler/analysis/cost.js";
 import { findModel, formatDiagnostics, hasErrors, loadProgram } from "../compiler/frontend.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
 import { openDevice } from "../runtime/device.js";
 import { GpuTrainingEngine } from "../runtime/train/gpu-engine.js";
+import { peakGflops } from "./peak.js";
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-/** the nominal AVX2 figure bench/kernels.ts uses: cores x 8 lanes x 2 FMA x 2 FLOPs x 3 GHz */
-function nominalCpuGflops(): number {
-  return cpus().length * 8 * 2 * 2 * 3;
 }
 
 interface Measured {
@@ -86,7 +81,6 @@ async function main(): Promise<void> {
   const train = [...result.program.trains.values()][0];
   if (!train) throw new Error(`${file} has no train block`);
   const steps = Number(flag("--steps") ?? 10);
-  const peak = Number(flag("--peak-gflops") ?? nominalCpuGflops());
 
   const models: { label: string; model: ModelSpec }[] = [];
   const ablation = [...result.program.ablations.values()][0];
@@ -99,6 +93,7 @@ async function main(): Promise<void> {
   }
 
   const gpu = await openDevice();
+  const { gflops: peak, source: peakSource } = peakGflops(gpu.description, flag("--peak-gflops"));
   const measured: Measured[] = [];
   try {
     for (const [i, { label, model }] of models.entries())
@@ -110,7 +105,7 @@ async function main(): Promise<void> {
   const base = measured[0];
   console.log(`${file} · batch ${train.batch} x seq ${train.seq} · mean of ${steps} steps after the first`);
   console.log(
-    `${gpu.description.name} (${gpu.description.software ? "software" : "hardware"}); floor at ${peak} GFLOP/s`,
+    `${gpu.description.name} (${gpu.description.software ? "software" : "hardware"}); floor at ${peak.toFixed(0)} GFLOP/s (${peakSource})`,
   );
   console.log("");
   console.log(
