@@ -23,8 +23,8 @@ export function compileGraph(graph: Graph, options: CompileOptions = {}): Execut
   const groups = fuseGraph(graph, { enabled: fused });
   // 2. buffer planning: pools, offsets, scratch reuse by liveness
   const plan = planBuffers(graph, groups);
-  // 3. code generation: one WGSL module per group
-  const kernels = renderKernels(graph, groups);
+  // 3. code generation: one WGSL module per group; kernels touching many values bind whole pools
+  const kernels = renderKernels(graph, groups, plan);
   // 4. packaging: deduplicate modules, describe values, parameters and I/O
   return packageExecutable(graph, kernels, plan, { ...options, fuse: fused });
 }

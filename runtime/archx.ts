@@ -5,15 +5,19 @@ import { readFileSync, writeFileSync } from "node:fs";
 import type { DType, Init } from "../compiler/ir/ir.js";
 
 export const ARCHX_FORMAT = "archx";
-export const ARCHX_VERSION = 1;
+// 2: a binding may be a whole pool ({ pool }) instead of one value
+export const ARCHX_VERSION = 2;
+
+export type ArchxBinding =
+  { value: number; access: "read" | "read_write" } | { pool: number; access: "read_write" };
 
 export interface ArchxKernel {
   name: string;
   /** index into Executable.modules */
   module: number;
   entryPoint: string;
-  /** value ids bound at @binding(0..), each with the kernel's use of it */
-  bindings: { value: number; access: "read" | "read_write" }[];
+  /** what is bound at @binding(0..): a value's slot, or a whole pool; with the kernel's use of it */
+  bindings: ArchxBinding[];
   workgroups: [number, number, number];
   /** ops computed, anchor first ("matmul", "gelu") */
   ops: string[];

@@ -105,6 +105,7 @@ export class Executor {
           label: kernel.name,
           layout: pipeline.getBindGroupLayout(0),
           entries: kernel.bindings.map((binding, i) => {
+            if ("pool" in binding) return { binding: i, resource: { buffer: this.pools[binding.pool] } };
             const value = this.slot(binding.value);
             return {
               binding: i,

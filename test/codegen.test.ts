@@ -6,6 +6,7 @@ import { GraphBuilder } from "../compiler/ir/builder.js";
 import { OPS } from "../compiler/ir/ops.js";
 import { compileGraph } from "../compiler/compile.js";
 import { KERNEL_TEMPLATES } from "../compiler/codegen/registry.js";
+import { rerouteAccesses } from "../compiler/codegen/pooled.js";
 import { fuseGraph } from "../compiler/passes/fusion.js";
 import {
   planBuffers,
@@ -32,13 +33,22 @@ function mlpGraph() {
   return b.graph;
 }
 
-function attnresGraph() {
+function attnresGraph(count = 3) {
   const b = new GraphBuilder("aggregate");
-  const sources = [0, 1, 2].map((i) => b.input(`s${i}`, "f32", [1, 3, 8]));
+  // sources computed in the graph (scratch values), as in a model, not fed as inputs
+  const x = b.input("x", "f32", [1, 3, 8]);
+  const sources = Array.from({ length: count }, (_, i) =>
+    i === 0 ? x : b.op("scale", [x], { factor: i + 1 }),
+  );
   const out = b.scoped("layers.1.attnres", () => {
     const q = b.param("query", [8], { kind: "zeros" }, { decay: false, group: "attnres" });
     const g = b.param("key_norm", [8], { kind: "ones" }, { decay: false, group: "attnres" });
-    return b.op("attnres", [...sources, q, g], { sources: 3, score: "softmax", key_norm: true, eps: 1e-6 });
+    return b.op("attnres", [...sources, q, g], {
+      sources: count,
+      score: "softmax",
+      key_norm: true,
+      eps: 1e-6,
+    });
   });
   b.output("h", out);
   return b.graph;
@@ -57,12 +67,36 @@ describe("WGSL snapshots", () => {
 
   it("one AttnRes aggregation with key norm", async () => {
     const exe = compileGraph(attnresGraph());
-    expect(exe.kernels).toHaveLength(1);
-    await expect(exe.modules[0]).toMatchFileSnapshot("__snapshots__/attnres.wgsl");
+    const aggregation = exe.kernels.filter((k) => k.ops[0] === "attnres");
+    expect(aggregation).toHaveLength(1);
+    await expect(exe.modules[aggregation[0].module]).toMatchFileSnapshot("__snapshots__/attnres.wgsl");
+  });
+
+  it("an AttnRes aggregation over more values than storage bindings binds whole pools", async () => {
+    const exe = compileGraph(attnresGraph(9));
+    const [aggregation] = exe.kernels.filter((k) => k.ops[0] === "attnres");
+    // 9 sources, query, gain and the output would be 12 bindings; the pools they live in are 4
+    expect(aggregation.bindings).toEqual([
+      { pool: POOL.param, access: "read_write" },
+      { pool: POOL.input, access: "read_write" },
+      { pool: POOL.output, access: "read_write" },
+      { pool: POOL.scratch, access: "read_write" },
+    ]);
+    await expect(exe.modules[aggregation.module]).toMatchFileSnapshot("__snapshots__/attnres-pooled.wgsl");
   });
 
   it("is deterministic", () => {
     expect(JSON.stringify(compileGraph(mlpGraph()))).toBe(JSON.stringify(compileGraph(mlpGraph())));
+  });
+});
+
+describe("pooled accesses", () => {
+  it("reroutes every indexing of a value, nested brackets included, and nothing else", () => {
+    const code =
+      "let a = source1[i + idx[j]] * source10[k];\n_ = arrayLength(&source1);\nlet n = source1_count;";
+    expect(rerouteAccesses(code, "source1", "scratch_pool", 256)).toBe(
+      "let a = scratch_pool[256u + (i + idx[j])] * source10[k];\n_ = arrayLength(&scratch_pool);\nlet n = source1_count;",
+    );
   });
 });
 

@@ -1,13 +1,14 @@
 // What code generation hands to the runtime: WGSL compute kernels over planned buffers.
 // A kernel reads and writes IR values; the buffer plan says where each value lives.
 
-import type { PoolUsage } from "../../runtime/archx.js";
+import type { ArchxBinding, PoolUsage } from "../../runtime/archx.js";
 
-export interface KernelBinding {
-  value: number; // IR value id bound at @group(0) @binding(i), i = index in Kernel.bindings
-  /** how the kernel uses it; every binding is declared read_write in WGSL (see render.ts for why) */
-  access: "read" | "read_write";
-}
+/**
+ * What is bound at @group(0) @binding(i), i = index in Kernel.bindings: one IR value's slot, or
+ * (for kernels that touch more values than MAX_VALUE_BINDINGS) a whole pool, indexed by offset.
+ * `access` says how the kernel uses it; every binding is declared read_write in WGSL (see render.ts).
+ */
+export type KernelBinding = ArchxBinding;
 
 export interface Kernel {
   /** readable and unique within a program, e.g. "layers.2.mlp.matmul_gelu" */

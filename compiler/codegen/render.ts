@@ -6,7 +6,8 @@ import type { Graph, Node } from "../ir/ir.js";
 import type { FusedGroup } from "../passes/fusion.js";
 import { groupNodes, groupReads } from "../passes/fusion.js";
 import { ELEMENTWISE_WGSL } from "./elementwise-ops.js";
-import type { Kernel, KernelBinding } from "./kernel.js";
+import type { BufferPlan, Kernel, KernelBinding } from "./kernel.js";
+import { bindPools, MAX_VALUE_BINDINGS } from "./pooled.js";
 import { KERNEL_TEMPLATES } from "./registry.js";
 import type { TemplateContext } from "./template.js";
 import { u32Literal } from "./wgsl.js";
@@ -68,7 +69,12 @@ export function kernelBaseName(graph: Graph, group: FusedGroup): string {
   return `${anchor.scope || graph.name}.${ops.join("_")}`;
 }
 
-export function renderKernel(graph: Graph, group: FusedGroup, name = kernelBaseName(graph, group)): Kernel {
+export function renderKernel(
+  graph: Graph,
+  group: FusedGroup,
+  name = kernelBaseName(graph, group),
+  plan?: BufferPlan,
+): Kernel {
   const anchor = graph.nodes[group.anchor];
   const template = KERNEL_TEMPLATES[anchor.op];
   if (!template)
@@ -98,31 +104,42 @@ export function renderKernel(graph: Graph, group: FusedGroup, name = kernelBaseN
   const body = template.render(ctx);
 
   const nodes = groupNodes(group).map((id) => graph.nodes[id]);
-  const bindings: KernelBinding[] = [
-    ...boundList.map(({ value }) => ({ value, access: "read" as const })),
-    { value: group.output, access: "read_write" },
-  ];
-  const declarations = [...boundList, { value: group.output, name: output }].map(({ value, name }, i) => {
-    const node = graph.nodes[value];
-    const role =
-      node.op === "param" || node.op === "input"
-        ? `${node.op} ${String(node.attrs.name)}`
-        : `%${value} ${node.op}`;
-    return `@group(0) @binding(${i}) var<storage, read_write> ${name}: array<${node.type.dtype}>; // ${role}`;
-  });
-
-  const sections = [
-    [
-      `// ${anchor.scope || graph.name}: ${nodes.map((n) => n.op).join(" + ")}`,
-      `// computes ${nodes.map((n) => `%${n.id}`).join(", ")}; writes %${group.output}`,
-      "// Every binding is read_write: values share pooled buffers, and WebGPU rejects a dispatch that",
-      "// uses one buffer both read-only and writable, even on disjoint ranges.",
-    ].join("\n"),
-    declarations.join("\n"),
+  const values = [...boundList, { value: group.output, name: output }];
+  const header = [
+    `// ${anchor.scope || graph.name}: ${nodes.map((n) => n.op).join(" + ")}`,
+    `// computes ${nodes.map((n) => `%${n.id}`).join(", ")}; writes %${group.output}`,
+    "// Every binding is read_write: values share pooled buffers, and WebGPU rejects a dispatch that",
+    "// uses one buffer both read-only and writable, even on disjoint ranges.",
+  ].join("\n");
+  const code = [
     ...helpersFor(nodes, body.code),
     ...(group.epilogue.length > 0 ? [epilogueFunction(graph, group, bound)] : []),
     body.code,
-  ];
+  ].join("\n\n");
+
+  let bindings: KernelBinding[];
+  let declarations: string[];
+  let finalCode = code;
+  if (plan && values.length > MAX_VALUE_BINDINGS) {
+    const pooled = bindPools(graph, plan, values, code);
+    bindings = pooled.bindings;
+    declarations = pooled.declarations;
+    finalCode = pooled.code;
+  } else {
+    bindings = [
+      ...boundList.map(({ value }) => ({ value, access: "read" as const })),
+      { value: group.output, access: "read_write" },
+    ];
+    declarations = values.map(({ value, name }, i) => {
+      const node = graph.nodes[value];
+      const role =
+        node.op === "param" || node.op === "input"
+          ? `${node.op} ${String(node.attrs.name)}`
+          : `%${value} ${node.op}`;
+      return `@group(0) @binding(${i}) var<storage, read_write> ${name}: array<${node.type.dtype}>; // ${role}`;
+    });
+  }
+  const sections = [header, declarations.join("\n"), finalCode];
   return {
     name,
     wgsl: sections.join("\n\n").replace(/\n\n\n+/g, "\n\n") + "\n",
@@ -135,12 +152,12 @@ export function renderKernel(graph: Graph, group: FusedGroup, name = kernelBaseN
 }
 
 /** kernels for all groups, names made unique by a numeric suffix where scopes repeat */
-export function renderKernels(graph: Graph, groups: FusedGroup[]): Kernel[] {
+export function renderKernels(graph: Graph, groups: FusedGroup[], plan?: BufferPlan): Kernel[] {
   const seen = new Map<string, number>();
   return groups.map((group) => {
     const base = kernelBaseName(graph, group);
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
-    return renderKernel(graph, group, n === 1 ? base : `${base}.${n}`);
+    return renderKernel(graph, group, n === 1 ? base : `${base}.${n}`, plan);
   });
 }

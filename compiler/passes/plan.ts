@@ -71,8 +71,9 @@ export function planBuffers(
   const outputs = new Set(Object.values(graph.outputs));
   for (const node of graph.nodes) if (node.op === "param") place(node.id, POOL.param);
   // gradients in parameter order, so the grad pool's layout is the param pool's, offset for offset
+  const differentiated = Object.keys(graph.outputs).some((name) => name.startsWith(GRAD_PREFIX));
   for (const node of graph.nodes) {
-    if (node.op !== "param") continue;
+    if (node.op !== "param" || !differentiated) continue;
     const grad = graph.outputs[GRAD_PREFIX + String(node.attrs.name)];
     if (grad === undefined) {
       poolEnds[POOL.grad] = alignUp(poolEnds[POOL.grad] + valueBytes(graph, node.id), alignment);

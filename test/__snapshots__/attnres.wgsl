@@ -3,9 +3,9 @@
 // Every binding is read_write: values share pooled buffers, and WebGPU rejects a dispatch that
 // uses one buffer both read-only and writable, even on disjoint ranges.
 
-@group(0) @binding(0) var<storage, read_write> source0: array<f32>; // input s0
-@group(0) @binding(1) var<storage, read_write> source1: array<f32>; // input s1
-@group(0) @binding(2) var<storage, read_write> source2: array<f32>; // input s2
+@group(0) @binding(0) var<storage, read_write> source0: array<f32>; // input x
+@group(0) @binding(1) var<storage, read_write> source1: array<f32>; // %1 scale
+@group(0) @binding(2) var<storage, read_write> source2: array<f32>; // %2 scale
 @group(0) @binding(3) var<storage, read_write> query: array<f32>; // param layers.1.attnres.query
 @group(0) @binding(4) var<storage, read_write> key_gain: array<f32>; // param layers.1.attnres.key_norm
 @group(0) @binding(5) var<storage, read_write> out: array<f32>; // %5 attnres
