@@ -4,50 +4,38 @@ import { describe, expect, it } from "vitest";
 import { GraphBuilder } from "../compiler/ir/builder.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import { verifyGraph } from "../compiler/ir/verify.js";
-import type { ModelSpec } from "../compiler/spec.js";
+import type { ModelSpec, ResidualSpec } from "../compiler/spec.js";
 import { AutodiffError, differentiate } from "../compiler/passes/autodiff.js";
 import { GRAD_RULES } from "../compiler/passes/grad-rules/index.js";
 import { OPS } from "../compiler/ir/catalog.js";
 import { BACKWARD_OPS } from "../compiler/ir/ops-backward.js";
 import { BACKWARD_REFERENCE_OPS } from "../runtime/reference/backward-ops.js";
+import { attnResidual, tinySpec } from "./golden/specs.js";
 
 const NORMAL = { kind: "normal", std: 1 } as const;
 const OPTS = { decay: true, group: "test" };
 
-function model(residual: ModelSpec["residual"]): ModelSpec {
-  return {
+function model(residual: ResidualSpec): ModelSpec {
+  return tinySpec({
     name: "m",
+    block: "l",
     vocab: 5,
     context: 4,
     dim: 8,
-    norm: { kind: "rmsnorm", eps: 1e-5 },
+    layers: 2,
+    heads: 2,
+    kvHeads: 1,
+    headDim: 4,
+    hidden: 8,
     position: { kind: "rope", theta: 100 },
     tied: true,
     residual,
-    layers: [1, 2].map(() => ({
-      block: "l",
-      sublayers: [
-        { kind: "attention" as const, heads: 2, kvHeads: 1, headDim: 4 },
-        { kind: "mlp" as const, mlp: "swiglu" as const, hidden: 8 },
-      ],
-    })),
-    fields: {},
-  };
+  });
 }
 
 describe("differentiate", () => {
   it("keeps the forward nodes and outputs and adds one grad output per parameter, typed like it", () => {
-    const forward = lowerModel(
-      model({
-        kind: "attn",
-        blocks: null,
-        keyNorm: true,
-        score: "softmax",
-        weights: "query",
-        query: "vector",
-      }),
-      { batch: 2, seq: 3 },
-    );
+    const forward = lowerModel(model(attnResidual()), { batch: 2, seq: 3 });
     const graph = differentiate(forward);
     expect(graph.nodes.slice(0, forward.nodes.length)).toEqual(forward.nodes);
     expect(graph.outputs.loss).toBe(forward.outputs.loss);
@@ -61,14 +49,7 @@ describe("differentiate", () => {
   it("passes the verifier for the baseline and a Block AttnRes variant", () => {
     for (const r of [
       { kind: "add" as const },
-      {
-        kind: "attn" as const,
-        blocks: 2,
-        keyNorm: false,
-        score: "sigmoid" as const,
-        weights: "static" as const,
-        query: "vector" as const,
-      },
+      attnResidual({ blocks: 2, keyNorm: false, score: "sigmoid", weights: "static" }),
     ])
       expect(verifyGraph(differentiate(lowerModel(model(r), { batch: 1, seq: 4 })))).toEqual([]);
   });

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { findModel, loadProgram, loadSource } from "../compiler/frontend.js";
 import { blockSizes, sublayersOf } from "../compiler/spec.js";
+import { attnResidual } from "./golden/specs.js";
 
 function clean(files: string[]) {
   const result = loadProgram(files);
@@ -34,14 +35,7 @@ describe("examples", () => {
   it("tiny_attnres is Full AttnRes with the paper's defaults; findModel picks the file's last model", () => {
     const model = findModel(clean(["examples/tiny_attnres.arch"]));
     expect(model.name).toBe("tiny_attnres");
-    expect(model.residual).toEqual({
-      kind: "attn",
-      blocks: null,
-      keyNorm: true,
-      score: "softmax",
-      weights: "query",
-      query: "vector",
-    });
+    expect(model.residual).toEqual(attnResidual());
   });
 
   it("tiny_block has N = 2 blocks of two layers", () => {
@@ -72,7 +66,7 @@ describe("examples", () => {
       model: "tiny",
       batch: 8,
       seq: 64,
-      steps: 300,
+      steps: 200,
       evalEvery: 50,
       evalBatches: 4,
       logEvery: 10,
@@ -87,7 +81,7 @@ describe("examples", () => {
       weightDecay: 0.1,
       clip: 1,
     });
-    expect(train.schedule).toEqual({ kind: "cosine", warmup: 30, minLrRatio: 0.1 });
+    expect(train.schedule).toEqual({ kind: "cosine", warmup: 20, minLrRatio: 0.1 });
   });
 
   it("the residual ablation yields one variant per value", () => {

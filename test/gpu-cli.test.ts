@@ -4,36 +4,14 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { loadExecutable } from "../runtime/archx.js";
+import { runCli } from "./cli-support.js";
 
 const dir = mkdtempSync(join(tmpdir(), "archc-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function archc(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  const { Command } = await import("commander");
-  const program = new Command().exitOverride();
-  for (const command of [await import("../cli/compile.js"), await import("../cli/run.js")])
-    command.register(program);
-  let stdout = "";
-  let stderr = "";
-  const out = vi
-    .spyOn(process.stdout, "write")
-    .mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi
-    .spyOn(process.stderr, "write")
-    .mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  process.exitCode = 0;
-  try {
-    await program.parseAsync(["node", "archc", ...args]);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  const exitCode = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { stdout, stderr, exitCode };
-}
+const archc = (args: string[]) => runCli([import("../cli/compile.js"), import("../cli/run.js")], args);
 
 describe("archc compile -> archc run", () => {
   it("writes a versioned executable and runs it to a loss near ln(vocab)", async () => {
@@ -53,7 +31,7 @@ describe("archc compile -> archc run", () => {
     expect(compiled.stdout).toMatch(/kernels per forward pass/);
     const exe = loadExecutable(path);
     expect(exe.format).toBe("archx");
-    expect(exe.version).toBe(1);
+    expect(exe.version).toBe(2);
     expect(exe.kernels.length).toBeGreaterThan(0);
 
     const ran = await archc([

@@ -3,47 +3,30 @@
 
 import { describe, expect, it } from "vitest";
 import { lowerModel } from "../compiler/ir/lower.js";
-import type { LayerSpec, ModelSpec, ResidualSpec } from "../compiler/spec.js";
+import type { ModelSpec, ResidualSpec } from "../compiler/spec.js";
+import { attnResidual as attn, type TinyOptions, tinySpec } from "./golden/specs.js";
 import { gradcheck, randomIds, randomParams, seededRandom } from "./gradcheck-support.js";
 
 const VOCAB = 7;
 
-function layer(mlp: "gelu" | "swiglu", kvHeads: number): LayerSpec {
-  return {
-    block: "layer",
-    sublayers: [
-      { kind: "attention", heads: 2, kvHeads, headDim: 4 },
-      { kind: "mlp", mlp, hidden: 12 },
-    ],
-  };
-}
-
-function attn(overrides: Partial<Extract<ResidualSpec, { kind: "attn" }>> = {}): ResidualSpec {
-  return {
-    kind: "attn",
-    blocks: null,
-    keyNorm: true,
-    score: "softmax",
-    weights: "query",
-    query: "vector",
-    ...overrides,
-  };
-}
-
-function tinyModel(residual: ResidualSpec, overrides: Partial<ModelSpec> = {}, layers = 4): ModelSpec {
-  return {
+function tinyModel(residual: ResidualSpec, overrides: TinyOptions = {}): ModelSpec {
+  return tinySpec({
     name: "tiny",
+    block: "layer",
     vocab: VOCAB,
     context: 6,
     dim: 8,
-    norm: { kind: "rmsnorm", eps: 1e-5 },
+    layers: 4,
+    heads: 2,
+    kvHeads: 1,
+    headDim: 4,
+    mlp: "swiglu",
+    hidden: 12,
     position: { kind: "rope", theta: 100 },
     tied: false,
     residual,
-    layers: Array.from({ length: layers }, () => layer("swiglu", 1)),
-    fields: {},
     ...overrides,
-  };
+  });
 }
 
 function checkModel(model: ModelSpec, seed: number): void {
@@ -66,7 +49,7 @@ describe("whole-model gradients match finite differences", () => {
   it("Full AttnRes", () => checkModel(tinyModel(attn()), 2));
   it("Block AttnRes, N=2", () => checkModel(tinyModel(attn({ blocks: 2 })), 3));
   it("Block AttnRes, N=4", () => checkModel(tinyModel(attn({ blocks: 4 })), 4));
-  it("Block AttnRes, N=1 on 3 layers", () => checkModel(tinyModel(attn({ blocks: 1 }), {}, 3), 5));
+  it("Block AttnRes, N=1 on 3 layers", () => checkModel(tinyModel(attn({ blocks: 1 }), { layers: 3 }), 5));
 });
 
 describe("ablation switches", () => {
@@ -81,7 +64,9 @@ describe("ablation switches", () => {
         norm: { kind: "layernorm", eps: 1e-5 },
         position: { kind: "learned" },
         tied: true,
-        layers: [layer("gelu", 2), layer("gelu", 2)],
+        layers: 2,
+        mlp: "gelu",
+        kvHeads: 2,
       }),
       15,
     ));

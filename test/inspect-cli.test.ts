@@ -1,8 +1,9 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { UserError } from "../cli/common.js";
 import { graphShape, positiveInteger } from "../cli/load-model.js";
 import { lowerForCli } from "../cli/lower-for-cli.js";
-import { tinySpec } from "./golden/specs.js";
+import { runCli } from "./cli-support.js";
+import { attnResidual, tinySpec } from "./golden/specs.js";
 
 describe("CLI shape flags", () => {
   it("defaults to batch 1 and the model's context", () => {
@@ -19,46 +20,14 @@ describe("CLI shape flags", () => {
   it("turns a lowering rejection into a user error", () => {
     const spec = tinySpec({
       layers: 2,
-      residual: {
-        kind: "attn",
-        blocks: 3,
-        keyNorm: true,
-        score: "softmax",
-        weights: "query",
-        query: "vector",
-      },
+      residual: attnResidual({ blocks: 3 }),
     });
     expect(() => lowerForCli(spec, { batch: 1, seq: 4 })).toThrow(UserError);
   });
 });
 
 describe("archc ir / inspect commands on the examples", () => {
-  async function run(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-    const { Command } = await import("commander");
-    const ir = await import("../cli/ir.js");
-    const inspect = await import("../cli/inspect.js");
-    const program = new Command().exitOverride();
-    ir.register(program);
-    inspect.register(program);
-    let stdout = "";
-    let stderr = "";
-    const out = vi
-      .spyOn(process.stdout, "write")
-      .mockImplementation((chunk) => ((stdout += String(chunk)), true));
-    const err = vi
-      .spyOn(process.stderr, "write")
-      .mockImplementation((chunk) => ((stderr += String(chunk)), true));
-    const before = process.exitCode;
-    process.exitCode = undefined;
-    try {
-      await program.parseAsync(["node", "archc", ...args]);
-      return { stdout, stderr, exitCode: process.exitCode ?? 0 };
-    } finally {
-      process.exitCode = before;
-      out.mockRestore();
-      err.mockRestore();
-    }
-  }
+  const run = (args: string[]) => runCli([import("../cli/ir.js"), import("../cli/inspect.js")], args);
 
   it("ir prints the graph of the chosen shape", async () => {
     const r = await run(["ir", "examples/tiny_block.arch", "--batch", "2", "--seq", "4"]);

@@ -4,34 +4,12 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { vi } from "vitest";
 import { parseMetrics } from "../runtime/metrics.js";
+import { type CliResult, runCli } from "./cli-support.js";
 
-export async function archc(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  const { Command } = await import("commander");
-  const train = await import("../cli/train.js");
-  const generate = await import("../cli/generate.js");
-  const program = new Command().exitOverride();
-  train.register(program);
-  generate.register(program);
-  let stdout = "";
-  let stderr = "";
-  const out = vi
-    .spyOn(process.stdout, "write")
-    .mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi
-    .spyOn(process.stderr, "write")
-    .mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(["node", "archc", ...args]);
-    return { stdout, stderr, exitCode: process.exitCode ?? 0 };
-  } finally {
-    process.exitCode = before;
-    out.mockRestore();
-    err.mockRestore();
-  }
+/** `archc ...args` with the train and generate commands registered. */
+export function archc(args: string[]): Promise<CliResult> {
+  return runCli([import("../cli/train.js"), import("../cli/generate.js")], args);
 }
 
 /** A project folder: a small model, a train block reading ./corpus, and that corpus. */

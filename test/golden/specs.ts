@@ -5,6 +5,8 @@ import type { LayerSpec, ModelSpec, ResidualSpec, SublayerSpec } from "../../com
 
 export interface TinyOptions {
   name?: string;
+  /** every layer's block name; default "decoder" */
+  block?: string;
   layers?: number;
   dim?: number;
   vocab?: number;
@@ -22,10 +24,17 @@ export interface TinyOptions {
   layerShape?: ("attention" | "mlp")[];
 }
 
-export const FULL: ResidualSpec = { kind: "attn", blocks: null, keyNorm: true, score: "softmax", weights: "query", query: "vector" };
+export type AttnResidualSpec = Extract<ResidualSpec, { kind: "attn" }>;
 
-export function blockRes(blocks: number, overrides: Partial<Extract<ResidualSpec, { kind: "attn" }>> = {}): ResidualSpec {
-  return { ...(FULL as Extract<ResidualSpec, { kind: "attn" }>), blocks, ...overrides };
+/** AttnRes with the paper's defaults (Full, key norm, softmax, query weights, vector query), then `overrides`. */
+export function attnResidual(overrides: Partial<AttnResidualSpec> = {}): AttnResidualSpec {
+  return { kind: "attn", blocks: null, keyNorm: true, score: "softmax", weights: "query", query: "vector", ...overrides };
+}
+
+export const FULL: ResidualSpec = attnResidual();
+
+export function blockRes(blocks: number, overrides: Partial<AttnResidualSpec> = {}): ResidualSpec {
+  return attnResidual({ blocks, ...overrides });
 }
 
 export function tinySpec(o: TinyOptions = {}): ModelSpec {
@@ -35,7 +44,7 @@ export function tinySpec(o: TinyOptions = {}): ModelSpec {
   const mlp: SublayerSpec = { kind: "mlp", mlp: o.mlp ?? "swiglu", hidden: o.hidden ?? 2 * dim };
   const shape = o.layerShape ?? ["attention", "mlp"];
   const layers: LayerSpec[] = Array.from({ length: o.layers ?? 2 }, () => ({
-    block: "decoder",
+    block: o.block ?? "decoder",
     sublayers: shape.map((k) => (k === "attention" ? { ...attention } : { ...mlp })),
   }));
   return {
