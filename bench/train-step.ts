@@ -1,6 +1,7 @@
 // Times one training step (forward, backward and AdamW in one submission) on the current adapter,
 // for the train block's model and, with --ablation, for every variant of the file's ablation, in
-// one run, as ratios to the first: these machines are noisy, so variants are compared side by side.
+// one run, as ratios to the first: these machines are noisy, so the variants' steps are interleaved
+// in rounds and each reports its median.
 // Beside each step is its floor: training FLOPs (3x the forward's matmul, attention and AttnRes
 // FLOPs) / peak FLOP/s. The first step is timed apart (software drivers compile shaders then).
 // Prints a table, a per-kernel-kind profile of the first model, and JSON.
@@ -11,7 +12,7 @@ import { graphFlops } from "../compiler/analysis/cost.js";
 import { findModel, formatDiagnostics, hasErrors, loadProgram } from "../compiler/frontend.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
-import { openDevice } from "../runtime/device.js";
+import { openDevice, type GpuContext } from "../runtime/device.js";
 import { GpuTrainingEngine } from "../runtime/train/gpu-engine.js";
 import { peakGflops } from "./peak.js";
 
@@ -31,47 +32,69 @@ interface Measured {
   kernelMsByKind?: Record<string, number>;
 }
 
-async function measure(
-  gpu: Awaited<ReturnType<typeof openDevice>>,
+interface Prepared {
+  label: string;
+  model: ModelSpec;
+  engine: GpuTrainingEngine;
+  firstStepMs: number;
+  times: number[];
+}
+
+async function prepare(
+  gpu: GpuContext,
   label: string,
   model: ModelSpec,
   train: TrainSpec,
-  steps: number,
-  peak: number,
-  profile: boolean,
-): Promise<Measured> {
+  batch: { tokens: Int32Array; targets: Int32Array },
+): Promise<Prepared> {
   const engine = await GpuTrainingEngine.create({ model, train, gpu });
-  const tokens = Int32Array.from({ length: train.batch * train.seq }, (_, i) => (i * 31 + 7) % model.vocab);
-  const targets = Int32Array.from(tokens, (t) => (t + 1) % model.vocab);
-  try {
-    let start = performance.now();
-    await engine.step(tokens, targets, 1e-3, true);
-    const firstStepMs = performance.now() - start;
-    start = performance.now();
-    for (let s = 0; s < steps; s++) await engine.step(tokens, targets, 1e-3, s === steps - 1);
-    const stepMs = (performance.now() - start) / steps;
-    let kernelMsByKind: Record<string, number> | undefined;
-    if (profile) {
-      kernelMsByKind = {};
-      for (const k of await engine.kernelTimes(3))
-        kernelMsByKind[k.ops[0]] = (kernelMsByKind[k.ops[0]] ?? 0) + k.ms;
+  const start = performance.now();
+  await engine.step(batch.tokens, batch.targets, 1e-3, true);
+  return { label, model, engine, firstStepMs: performance.now() - start, times: [] };
+}
+
+/** rounds of `perRound` steps, variant after variant, so drift in the machine's speed hits all alike */
+async function timeInRounds(
+  prepared: Prepared[],
+  batch: { tokens: Int32Array; targets: Int32Array },
+  steps: number,
+  perRound: number,
+): Promise<void> {
+  for (let done = 0; done < steps; done += perRound)
+    for (const p of prepared) {
+      const n = Math.min(perRound, steps - done);
+      const start = performance.now();
+      for (let s = 0; s < n; s++) await p.engine.step(batch.tokens, batch.targets, 1e-3, s === n - 1);
+      p.times.push((performance.now() - start) / n);
     }
-    const forward = graphFlops(lowerModel(model, { batch: train.batch, seq: train.seq }));
-    const trainFlops = 3 * (forward.matmul + forward.attention + forward.attnres);
-    const summary = engine.summary();
-    return {
-      label,
-      parameters: summary.parameters,
-      stepKernels: summary.stepKernels,
-      firstStepMs,
-      stepMs,
-      trainGflop: trainFlops / 1e9,
-      floorMs: trainFlops / (peak * 1e6),
-      kernelMsByKind,
-    };
-  } finally {
-    engine.dispose();
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function summarise(p: Prepared, train: TrainSpec, peak: number, profile: boolean): Promise<Measured> {
+  let kernelMsByKind: Record<string, number> | undefined;
+  if (profile) {
+    kernelMsByKind = {};
+    for (const k of await p.engine.kernelTimes(3))
+      kernelMsByKind[k.ops[0]] = (kernelMsByKind[k.ops[0]] ?? 0) + k.ms;
   }
+  const forward = graphFlops(lowerModel(p.model, { batch: train.batch, seq: train.seq }));
+  const trainFlops = 3 * (forward.matmul + forward.attention + forward.attnres);
+  const summary = p.engine.summary();
+  return {
+    label: p.label,
+    parameters: summary.parameters,
+    stepKernels: summary.stepKernels,
+    firstStepMs: p.firstStepMs,
+    stepMs: median(p.times),
+    trainGflop: trainFlops / 1e9,
+    floorMs: trainFlops / (peak * 1e6),
+    kernelMsByKind,
+  };
 }
 
 async function main(): Promise<void> {
@@ -94,16 +117,26 @@ async function main(): Promise<void> {
 
   const gpu = await openDevice();
   const { gflops: peak, source: peakSource } = peakGflops(gpu.description, flag("--peak-gflops"));
+  const batch = (() => {
+    const vocab = Math.min(...models.map((m) => m.model.vocab));
+    const tokens = Int32Array.from({ length: train.batch * train.seq }, (_, i) => (i * 31 + 7) % vocab);
+    return { tokens, targets: Int32Array.from(tokens, (t) => (t + 1) % vocab) };
+  })();
   const measured: Measured[] = [];
+  const prepared: Prepared[] = [];
   try {
-    for (const [i, { label, model }] of models.entries())
-      measured.push(await measure(gpu, label, model, train, steps, peak, i === 0));
+    for (const { label, model } of models) prepared.push(await prepare(gpu, label, model, train, batch));
+    await timeInRounds(prepared, batch, steps, 2);
+    for (const [i, p] of prepared.entries()) measured.push(await summarise(p, train, peak, i === 0));
   } finally {
+    for (const p of prepared) p.engine.dispose();
     gpu.device.destroy();
   }
 
   const base = measured[0];
-  console.log(`${file} · batch ${train.batch} x seq ${train.seq} · mean of ${steps} steps after the first`);
+  console.log(
+    `${file} · batch ${train.batch} x seq ${train.seq} · median over rounds of 2 steps, ${steps} steps per model, models interleaved`,
+  );
   console.log(
     `${gpu.description.name} (${gpu.description.software ? "software" : "hardware"}); floor at ${peak.toFixed(0)} GFLOP/s (${peakSource})`,
   );

@@ -184,36 +184,17 @@ export const BACKWARD_OPS: Record<string, OpDef> = {
   },
   attnres_grad_sources: {
     doc:
-      "d(source_i) of attnres packed as [S,B,T,D]: alpha_i dy plus the path through the logit (and the key norm); " +
-      "operands: attnres's operands, then dy",
+      "all gradients of attnres from one pass over the sources, packed as [S+1(+1),B,T,D]: entries 0..S-1 are " +
+      "d(source_i) = alpha_i dy plus the path through the logit (and the key norm); entry S is each token's " +
+      "query gradient sum_i dlogit_i key_i; with key_norm, entry S+1 is each token's gain gradient " +
+      "sum_i dlogit_i query s_i r_i. A [D] query's or gain's gradient is the sum over tokens (reduce_leading). " +
+      "Operands: attnres's operands, then dy",
     arity: "variadic",
     attrs: ["sources", "score", "key_norm", "eps"],
     infer: (inputs, a) => {
       const { out } = withUpstream("attnres", inputs, a);
-      return f32([attnresSourceCount(a), ...out.shape]);
-    },
-  },
-  attnres_grad_query: {
-    doc:
-      "d(query) of attnres: sum_i dlogit_i key_i, summed over B,T for a [D] query, per token for a [B,T,D] one; " +
-      "operands: attnres's operands, then dy",
-    arity: "variadic",
-    attrs: ["sources", "score", "key_norm", "eps"],
-    infer: (inputs, a) => {
-      const { forward } = withUpstream("attnres", inputs, a);
-      return f32([...forward[attnresSourceCount(a)].shape]);
-    },
-  },
-  attnres_grad_gain: {
-    doc:
-      "d(key-norm gain) of attnres: sum over B,T,i of dlogit_i query * s_i r_i; result [D]; " +
-      "operands: attnres's operands (with key_norm), then dy",
-    arity: "variadic",
-    attrs: ["sources", "score", "key_norm", "eps"],
-    infer: (inputs, a) => {
-      if (a.key_norm !== true) fail("attnres_grad_gain needs key_norm");
-      const { out } = withUpstream("attnres", inputs, a);
-      return f32([out.shape[out.shape.length - 1]]);
+      const entries = attnresSourceCount(a) + 1 + (a.key_norm === true ? 1 : 0);
+      return f32([entries, ...out.shape]);
     },
   },
   attnres_static_grad_sources: {

@@ -3,8 +3,6 @@
 import type { ReferenceOp } from "./backward/common.js";
 import { attentionGradKvRef, attentionGradQRef } from "./backward/attention.js";
 import {
-  attnresGradGainRef,
-  attnresGradQueryRef,
   attnresGradSourcesRef,
   attnresStaticGradLogitsRef,
   attnresStaticGradSourcesRef,
@@ -41,8 +39,6 @@ export const BACKWARD_REFERENCE_OPS: Record<string, ReferenceOp> = {
   attention_grad_q: attentionGradQRef,
   attention_grad_kv: attentionGradKvRef,
   attnres_grad_sources: attnresGradSourcesRef,
-  attnres_grad_query: attnresGradQueryRef,
-  attnres_grad_gain: attnresGradGainRef,
   attnres_static_grad_sources: attnresStaticGradSourcesRef,
   attnres_static_grad_logits: attnresStaticGradLogitsRef,
   embedding_grad: embeddingGradRef,

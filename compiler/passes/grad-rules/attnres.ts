@@ -1,5 +1,6 @@
-// AttnRes backward for one aggregation. The gradients of all sources come packed [S,B,T,D] so a
-// kernel can read each source once per token; query and key-norm gain get their own reductions.
+// AttnRes backward for one aggregation: one kernel reads each source once per token and writes
+// every gradient, packed (see attnres_grad_sources); a [D] query's or gain's gradient is then the
+// sum of its per-token entries over the tokens.
 
 import type { GradRule } from "./types.js";
 
@@ -10,8 +11,11 @@ export const attnresGrad: GradRule = (ctx) => {
   const operands = [...ctx.node.inputs, ctx.dy];
   const packed = ctx.emit("attnres_grad_sources", operands, attrs);
   const grads = Array.from({ length: count }, (_, i) => ctx.emit("slice", [packed], { index: i }));
-  grads.push(ctx.emit("attnres_grad_query", operands, attrs));
-  if (key_norm === true) grads.push(ctx.emit("attnres_grad_gain", operands, attrs));
+  const perTokenQuery = ctx.type(ctx.node.inputs[count]).shape.length > 1;
+  const queryPerToken = ctx.emit("slice", [packed], { index: count });
+  grads.push(perTokenQuery ? queryPerToken : ctx.emit("reduce_leading", [queryPerToken], { keep: 1 }));
+  if (key_norm === true)
+    grads.push(ctx.emit("reduce_leading", [ctx.emit("slice", [packed], { index: count + 1 })], { keep: 1 }));
   return grads;
 };
 

@@ -1,7 +1,7 @@
 // AttnRes backward per token. With r_i the key-norm scale, key_i = s_i r_i g (or s_i),
 // l_i = w·key_i, alpha = softmax(l) (or sigmoid), out = sum_i alpha_i s_i:
 // dl = Jacobian(dalpha) with dalpha_i = dy·s_i; ds_i = alpha_i dy + (key path of dl_i w);
-// dw = sum_i dl_i key_i; dg = sum_i dl_i w s_i r_i.
+// dw = sum_i dl_i key_i; dg = sum_i dl_i w s_i r_i (both per token here; the graph sums them).
 
 import { numel } from "../../../compiler/ir/ir.js";
 import type { Node } from "../../../compiler/ir/ir.js";
@@ -11,8 +11,8 @@ import { attrNumber, floats, normaliseScores, resultOf, scoreBackward } from "./
 
 interface AttnresGrads {
   sources: Float64Array; // packed [S, B, T, D]
-  query: Float64Array; // the query's shape
-  gain: Float64Array; // [D]
+  queryPerToken: Float64Array; // [B, T, D]: each token's term of the query gradient
+  gainPerToken: Float64Array; // [B, T, D]: each token's term of the gain gradient
 }
 
 function attnresBackward(inputs: Tensor[], node: Node): AttnresGrads {
@@ -30,8 +30,8 @@ function attnresBackward(inputs: Tensor[], node: Node): AttnresGrads {
   const perToken = query.length !== d;
   const grads: AttnresGrads = {
     sources: new Float64Array(count * tokens * d),
-    query: new Float64Array(query.length),
-    gain: new Float64Array(d),
+    queryPerToken: new Float64Array(tokens * d),
+    gainPerToken: new Float64Array(tokens * d),
   };
   for (let p = 0; p < tokens; p++) {
     const base = p * d;
@@ -60,7 +60,7 @@ function attnresBackward(inputs: Tensor[], node: Node): AttnresGrads {
       const ds = (i * tokens + p) * d;
       for (let j = 0; j < d; j++) {
         grads.sources[ds + j] = alpha[i] * dy[base + j];
-        grads.query[qBase + j] += dLogit[i] * key(i, j);
+        grads.queryPerToken[base + j] += dLogit[i] * key(i, j);
       }
       if (!keyNorm) {
         for (let j = 0; j < d; j++) grads.sources[ds + j] += dLogit[i] * query[qBase + j];
@@ -72,24 +72,23 @@ function attnresBackward(inputs: Tensor[], node: Node): AttnresGrads {
       for (let j = 0; j < d; j++) {
         const u = dLogit[i] * query[qBase + j] * gain![j];
         grads.sources[ds + j] += r * u - (r * r * r * src[i][base + j] * dot) / d;
-        grads.gain[j] += dLogit[i] * query[qBase + j] * src[i][base + j] * r;
+        grads.gainPerToken[base + j] += dLogit[i] * query[qBase + j] * src[i][base + j] * r;
       }
     }
   }
   return grads;
 }
 
-function selecting(pick: (g: AttnresGrads) => Float64Array): ReferenceOp {
-  return (inputs, node) => {
-    const out = resultOf(node);
-    floats(out).set(pick(attnresBackward(inputs, node)));
-    return out;
-  };
-}
-
-export const attnresGradSourcesRef = selecting((g) => g.sources);
-export const attnresGradQueryRef = selecting((g) => g.query);
-export const attnresGradGainRef = selecting((g) => g.gain);
+/** packed [S+1(+1), B, T, D]: source gradients, then per-token query and gain contributions */
+export const attnresGradSourcesRef: ReferenceOp = (inputs, node) => {
+  const out = resultOf(node);
+  const g = attnresBackward(inputs, node);
+  const data = floats(out);
+  data.set(g.sources);
+  data.set(g.queryPerToken, g.sources.length);
+  if (node.attrs.key_norm === true) data.set(g.gainPerToken, g.sources.length + g.queryPerToken.length);
+  return out;
+};
 
 function staticBackward(inputs: Tensor[], node: Node): { sources: Float64Array; logits: Float64Array } {
   const count = attrNumber(node, "sources");

@@ -1,7 +1,7 @@
 // AttnRes backward. Sources are separate operands, so per-source code is unrolled at render time.
 // token_grads(p) recomputes one token's depth weights and logit gradients, reading each source
-// once; the sources kernel (one invocation per token) then writes all S gradients from them.
-// Query and gain gradients of a shared [D] vector sum over tokens: one invocation per d.
+// once; one invocation per token then writes all S source gradients and the token's terms of the
+// query and gain gradients from them (the graph sums those over tokens with reduce_leading).
 
 import type { Node } from "../../../ir/ir.js";
 import { numel } from "../../../ir/ir.js";
@@ -107,6 +107,15 @@ function constantsOf(l: Layout) {
   return { SOURCES: l.count, WIDTH: l.width, TOKENS: l.tokens };
 }
 
+/** sum_i dlogit_i key_i[j] of token p, as a WGSL expression; key_i = s_i r_i gain (or s_i) */
+function keyTerm(ctx: TemplateContext, l: Layout, at: string, j: string): string {
+  const gain = l.keyNorm ? ` * ${ctx.operand(l.count + 1)}[${j}]` : "";
+  return Array.from(
+    { length: l.count },
+    (_, i) => `g.dlogit[${i}] * ${ctx.operand(i)}[${at}] * g.r[${i}]${gain}`,
+  ).join(" + ");
+}
+
 export const attnresGradSourcesTemplate: KernelTemplate = {
   operandNames,
   render(ctx) {
@@ -123,66 +132,31 @@ export const attnresGradSourcesTemplate: KernelTemplate = {
       ${ctx.output}[out_at] = ${ctx.finish("out_at", `g.alpha[${i}] * ${dy}[at] + ${keyPath}`)};
     }`;
     }).join("\n");
+    const gainTerms = Array.from(
+      { length: l.count },
+      (_, i) => `g.dlogit[${i}] * ${ctx.operand(i)}[at] * g.r[${i}]`,
+    ).join(" + ");
+    const perToken = `    {
+      let query_at = SOURCES * TOKENS * WIDTH + at;
+      ${ctx.output}[query_at] = ${ctx.finish("query_at", keyTerm(ctx, l, "at", "j"))};
+    }${
+      l.keyNorm
+        ? `
+    {
+      let gain_at = (SOURCES + 1u) * TOKENS * WIDTH + at;
+      ${ctx.output}[gain_at] = ${ctx.finish("gain_at", `${q}[q_base + j] * (${gainTerms})`)};
+    }`
+        : ""
+    }`;
     const body = `  let g = token_grads(item);
   let base = item * WIDTH;
   let q_base = ${l.perTokenQuery ? "base" : "0u"};
   for (var j = 0u; j < WIDTH; j++) {
     let at = base + j;
 ${writes}
+${perToken}
   }`;
     return perItem(l.tokens, constantsOf(l), tokenGradsHelper(ctx, l), body);
-  },
-};
-
-/** sum_i dlogit_i key_i[j] of token p, as a WGSL expression; key_i = s_i r_i gain (or s_i) */
-function keyTerm(ctx: TemplateContext, l: Layout, at: string, j: string): string {
-  const gain = l.keyNorm ? ` * ${ctx.operand(l.count + 1)}[${j}]` : "";
-  return Array.from(
-    { length: l.count },
-    (_, i) => `g.dlogit[${i}] * ${ctx.operand(i)}[${at}] * g.r[${i}]${gain}`,
-  ).join(" + ");
-}
-
-export const attnresGradQueryTemplate: KernelTemplate = {
-  operandNames,
-  render(ctx) {
-    const l = layoutOf(ctx);
-    if (l.perTokenQuery) {
-      const body = `  let g = token_grads(item);
-  for (var j = 0u; j < WIDTH; j++) {
-    let at = item * WIDTH + j;
-    ${ctx.output}[at] = ${ctx.finish("at", keyTerm(ctx, l, "at", "j"))};
-  }`;
-      return perItem(l.tokens, constantsOf(l), tokenGradsHelper(ctx, l), body);
-    }
-    const body = `  var sum = 0.0;
-  for (var p = 0u; p < TOKENS; p++) {
-    let g = token_grads(p);
-    let at = p * WIDTH + item;
-    sum += ${keyTerm(ctx, l, "at", "item")};
-  }
-  ${ctx.output}[item] = ${ctx.finish("item", "sum")};`;
-    return perItem(l.width, constantsOf(l), tokenGradsHelper(ctx, l), body);
-  },
-};
-
-export const attnresGradGainTemplate: KernelTemplate = {
-  operandNames,
-  render(ctx) {
-    const l = layoutOf(ctx);
-    const q = ctx.operand(l.count);
-    const terms = Array.from(
-      { length: l.count },
-      (_, i) => `g.dlogit[${i}] * ${ctx.operand(i)}[at] * g.r[${i}]`,
-    ).join(" + ");
-    const body = `  var sum = 0.0;
-  for (var p = 0u; p < TOKENS; p++) {
-    let g = token_grads(p);
-    let at = p * WIDTH + item;
-    sum += ${q}[${l.perTokenQuery ? "at" : "item"}] * (${terms});
-  }
-  ${ctx.output}[item] = ${ctx.finish("item", "sum")};`;
-    return perItem(l.width, constantsOf(l), tokenGradsHelper(ctx, l), body);
   },
 };
 

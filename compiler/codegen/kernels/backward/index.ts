@@ -3,8 +3,6 @@
 import type { KernelTemplate } from "../../template.js";
 import { attentionGradKvTemplate, attentionGradQTemplate } from "./attention.js";
 import {
-  attnresGradGainTemplate,
-  attnresGradQueryTemplate,
   attnresGradSourcesTemplate,
   attnresStaticGradLogitsTemplate,
   attnresStaticGradSourcesTemplate,
@@ -35,8 +33,6 @@ export const BACKWARD_TEMPLATES: Record<string, KernelTemplate> = {
   attention_grad_q: attentionGradQTemplate,
   attention_grad_kv: attentionGradKvTemplate,
   attnres_grad_sources: attnresGradSourcesTemplate,
-  attnres_grad_query: attnresGradQueryTemplate,
-  attnres_grad_gain: attnresGradGainTemplate,
   attnres_static_grad_sources: attnresStaticGradSourcesTemplate,
   attnres_static_grad_logits: attnresStaticGradLogitsTemplate,
   embedding_grad: embeddingGradTemplate,
