@@ -183,15 +183,17 @@ export class Executor {
     return io;
   }
 
-  /** records a copy of output `name` into a fresh mappable buffer; map it after submitting */
-  copyOutput(encoder: GPUCommandEncoder, name: string): GPUBuffer {
+  /** records a copy of output `name` into `target` at byte `at` (default: a fresh mappable buffer); map it after submitting */
+  copyOutput(encoder: GPUCommandEncoder, name: string, target?: GPUBuffer, at = 0): GPUBuffer {
     const value = this.slot(this.output(name).value);
-    const buffer = this.device.createBuffer({
-      label: `read ${name}`,
-      size: value.size,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    encoder.copyBufferToBuffer(this.pools[value.pool], value.offset, buffer, 0, value.size);
+    const buffer =
+      target ??
+      this.device.createBuffer({
+        label: `read ${name}`,
+        size: value.size,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+    encoder.copyBufferToBuffer(this.pools[value.pool], value.offset, buffer, at, value.size);
     return buffer;
   }
 

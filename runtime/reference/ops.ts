@@ -146,27 +146,37 @@ const layernorm: ReferenceOp = ([x, gain, bias], node) => {
   return out;
 };
 
+/** rotates one head's vector (at `base`, `headDim` long) of `from` into `to` for token `position` */
+export function ropeHead(
+  from: ArrayLike<number>,
+  to: { [i: number]: number },
+  base: number,
+  headDim: number,
+  position: number,
+  theta: number,
+): void {
+  const half = headDim / 2;
+  for (let i = 0; i < half; i++) {
+    const angle = position * Math.pow(theta, (-2 * i) / headDim);
+    const cos = Math.cos(angle);
+    const sin = Math.sin(angle);
+    const first = from[base + i];
+    const second = from[base + i + half];
+    to[base + i] = first * cos - second * sin;
+    to[base + i + half] = first * sin + second * cos;
+  }
+}
+
 const rope: ReferenceOp = ([x], node) => {
   const heads = attrNumber(node, "heads");
   const headDim = attrNumber(node, "head_dim");
   const theta = attrNumber(node, "theta");
   const [b, t] = x.type.shape;
-  const half = headDim / 2;
   const out = zerosF(node.type.shape);
   for (let bi = 0; bi < b; bi++)
     for (let ti = 0; ti < t; ti++)
-      for (let h = 0; h < heads; h++) {
-        const base = (bi * t + ti) * heads * headDim + h * headDim;
-        for (let i = 0; i < half; i++) {
-          const angle = ti * Math.pow(theta, (-2 * i) / headDim);
-          const cos = Math.cos(angle);
-          const sin = Math.sin(angle);
-          const first = x.data[base + i];
-          const second = x.data[base + i + half];
-          out.data[base + i] = first * cos - second * sin;
-          out.data[base + i + half] = first * sin + second * cos;
-        }
-      }
+      for (let h = 0; h < heads; h++)
+        ropeHead(x.data, out.data, (bi * t + ti) * heads * headDim + h * headDim, headDim, ti, theta);
   return out;
 };
 

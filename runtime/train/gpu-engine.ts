@@ -73,6 +73,7 @@ function storageBuffer(device: GPUDevice, label: string, bytes: number): GPUBuff
 
 export class GpuTrainingEngine implements StepEngine {
   private steps = 0;
+  private gradNorm: number | undefined;
 
   private constructor(
     private readonly gpu: GpuContext,
@@ -180,14 +181,28 @@ export class GpuTrainingEngine implements StepEngine {
     readLoss: boolean,
   ): Promise<number | undefined> {
     this.trainer.writeInputs(this.feeds(tokens, targets));
-    const encoder = this.gpu.device.createCommandEncoder({ label: `step ${this.steps + 1}` });
+    const device = this.gpu.device;
+    const encoder = device.createCommandEncoder({ label: `step ${this.steps + 1}` });
     this.trainer.encode(encoder);
     this.adamw.encode(encoder, this.steps + 1, lr);
-    const lossCopy = readLoss ? this.trainer.copyOutput(encoder, "loss") : undefined;
-    this.gpu.device.queue.submit([encoder.finish()]);
+    // on log steps the loss and the squared gradient norm come back together, in one readback
+    let readback: GPUBuffer | undefined;
+    if (readLoss) {
+      readback = device.createBuffer({
+        label: "read loss and grad norm",
+        size: 8,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      this.trainer.copyOutput(encoder, "loss", readback, 0);
+      encoder.copyBufferToBuffer(this.adamw.normSquared, 0, readback, 4, 4);
+    }
+    device.queue.submit([encoder.finish()]);
     this.steps += 1;
-    if (!lossCopy) return undefined;
-    return new Float32Array(await readMapped(lossCopy))[0];
+    this.gradNorm = undefined;
+    if (!readback) return undefined;
+    const [loss, normSquared] = new Float32Array(await readMapped(readback));
+    this.gradNorm = Math.sqrt(normSquared);
+    return loss;
   }
 
   async evalLoss(tokens: Int32Array, targets: Int32Array): Promise<number> {
@@ -195,17 +210,9 @@ export class GpuTrainingEngine implements StepEngine {
     return out.loss[0];
   }
 
+  /** the norm read back with the last step's loss; undefined when that step did not read it */
   async lastGradNorm(): Promise<number | undefined> {
-    if (this.steps === 0) return undefined;
-    const staging = this.gpu.device.createBuffer({
-      label: "read grad norm",
-      size: this.adamw.normSquared.size,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    const encoder = this.gpu.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(this.adamw.normSquared, 0, staging, 0, staging.size);
-    this.gpu.device.queue.submit([encoder.finish()]);
-    return Math.sqrt(new Float32Array(await readMapped(staging))[0]);
+    return this.gradNorm;
   }
 
   private async readWhole(buffer: GPUBuffer): Promise<Float32Array> {

@@ -7,7 +7,7 @@
 import type { Graph, Node } from "../../compiler/ir/ir.js";
 import { lowerModel } from "../../compiler/ir/lower.js";
 import type { ModelSpec } from "../../compiler/spec.js";
-import { evaluateNode } from "../reference/ops.js";
+import { evaluateNode, ropeHead } from "../reference/ops.js";
 import { fromInts, zerosF, type Tensor } from "../reference/tensor.js";
 import type { Decoder, Logits } from "./decode.js";
 
@@ -109,25 +109,13 @@ export class KvCacheDecoder implements Decoder {
     return out;
   }
 
-  /** the reference rope's rotation, at this token's position instead of 0 */
+  /** the reference rope's rotation, at the decoded token's position */
   private rope(node: Node, x: Tensor): Tensor {
     const heads = attr(node, "heads");
     const headDim = attr(node, "head_dim");
-    const theta = attr(node, "theta");
-    const half = headDim / 2;
     const out = zerosF(node.type.shape);
-    for (let h = 0; h < heads; h++) {
-      const base = h * headDim;
-      for (let i = 0; i < half; i++) {
-        const angle = this.position * Math.pow(theta, (-2 * i) / headDim);
-        const cos = Math.cos(angle);
-        const sin = Math.sin(angle);
-        const first = x.data[base + i];
-        const second = x.data[base + i + half];
-        out.data[base + i] = first * cos - second * sin;
-        out.data[base + i + half] = first * sin + second * cos;
-      }
-    }
+    for (let h = 0; h < heads; h++)
+      ropeHead(x.data, out.data, h * headDim, headDim, this.position, attr(node, "theta"));
     return out;
   }
 
