@@ -109,8 +109,7 @@ async function main(): Promise<void> {
   const ablation = [...result.program.ablations.values()][0];
   if (process.argv.includes("--ablation")) {
     if (!ablation) throw new Error(`${file} has no ablation`);
-    for (const v of ablation.variants)
-      models.push({ label: `${ablation.field}: ${v.label}`, model: v.model });
+    for (const v of ablation.variants) models.push({ label: v.label, model: v.model });
   } else {
     models.push({ label: train.model, model: findModel(result, train.model) });
   }

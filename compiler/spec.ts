@@ -91,12 +91,36 @@ export interface TrainSpec {
   span?: SourceSpan;
 }
 
-/** An ablation: one base model, one field, several values; each variant is a ModelSpec. */
+/** One variant of an ablation: the base model with the varied fields set to one combination. */
+export interface AblationVariant {
+  /** the value's text for a one-field ablation ("attn(block=2)"); "depth=2, residual=attn" for several */
+  label: string;
+  /** each varied field's value text, in the ablation's field order */
+  values: Record<string, string>;
+  model: ModelSpec;
+}
+
+/**
+ * An ablation: one base model, one or more varied fields combined as a cross product or zipped, each
+ * combination a ModelSpec, every variant repeated over seeds under one train block.
+ */
 export interface AblationSpec {
   name: string;
   base: string;
-  field: string;
-  variants: { label: string; model: ModelSpec }[];
+  /** the varied fields, in source order */
+  fields: string[];
+  /** how several varied fields combine: every combination ("cross"), or the i-th values together ("zip") */
+  combine: "cross" | "zip";
+  variants: AblationVariant[];
+  /**
+   * the seeds each variant runs under: a count n means the train block's seed s, s+1, ..., s+n-1;
+   * a list names them. Default 1.
+   */
+  seeds: number | number[];
+  /** the train block the variants run under (its `model` is replaced by each variant); undefined: chosen by the runner */
+  train?: string;
+  /** label of the variant every other is compared against: the `baseline:` field, else the first variant */
+  baseline: string;
   span?: SourceSpan;
 }
 

@@ -1,6 +1,6 @@
 // Baseline tests: each test/cases/NAME.arch is a bad input; NAME.expected holds the exact
 // formatted diagnostics (code, location, message, caret). Regenerate after an intended change
-// with UPDATE_BASELINES=1 and review the diff.
+// with UPDATE_BASELINES=1 and review the diff; a new case's baseline is written and read by hand.
 
 import { describe, expect, it } from "vitest";
 import { readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
@@ -28,7 +28,9 @@ describe("bad inputs produce exactly the expected diagnostics", () => {
       }
       const actual = formatDiagnostics(result) + "\n";
       const expectedFile = path.join(dir, `${name}.expected`);
-      if (process.env.UPDATE_BASELINES || !existsSync(expectedFile)) writeFileSync(expectedFile, actual);
+      if (process.env.UPDATE_BASELINES) writeFileSync(expectedFile, actual);
+      // a missing baseline fails: written here, it would accept whatever the checker says
+      expect(existsSync(expectedFile), `${expectedFile} is missing; write it and review it`).toBe(true);
       expect(actual).toBe(readFileSync(expectedFile, "utf8"));
     });
 });

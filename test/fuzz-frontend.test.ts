@@ -7,10 +7,27 @@ import fc from "fast-check";
 import { readFileSync, readdirSync } from "node:fs";
 import { loadSource, type LoadResult } from "../compiler/frontend.js";
 
-const seeds = [...readdirSync("examples").map((f) => `examples/${f}`), "stdlib/transformer.arch"].map(
-  (file) =>
+// a multi-field sweep with every ablation setting, so that mutations reach the sweep checks
+const sweep = `import std.transformer
+model tiny extends gpt { context: 64 dim: 64 }
+train tiny_run { model: tiny steps: 20 }
+ablation scaling of tiny {
+  depth: [2, 4]
+  residual: [add, attn(block = 2)]
+  context: 32
+  seeds: [1, 2]
+  train: tiny_run
+  baseline: "depth=2, residual=add"
+  combine: zip
+}
+`;
+
+const seeds = [
+  ...[...readdirSync("examples").map((f) => `examples/${f}`), "stdlib/transformer.arch"].map((file) =>
     readFileSync(file, "utf8").replace(/import[^\n]*\n/g, (line) => (line.includes("std.") ? line : "")),
-);
+  ),
+  sweep,
+];
 
 const fragments = [
   "(",
@@ -41,6 +58,10 @@ const fragments = [
   "\n",
   "dim",
   "99999999999999999999",
+  "seeds",
+  "combine",
+  "baseline",
+  "[2, 4]",
 ];
 
 function assertWellFormed(result: LoadResult): void {

@@ -91,10 +91,32 @@ export const CATALOG = {
   A0501: { severity: "error", template: "seq ({seq}) exceeds the context ({context}) of model '{model}'" },
   A0502: { severity: "error", template: "warmup ({warmup}) exceeds steps ({steps})" },
 
-  A0601: { severity: "error", template: "an ablation varies exactly one field, but '{name}' lists {count}" },
-  A0602: { severity: "error", template: "the values of an ablation must be a list [a, b, ...]" },
+  // A0601 is retired, never to be reused: it said "an ablation varies exactly one field", and
+  // ablations now vary several.
+  A0602: {
+    severity: "error",
+    template: "ablation '{name}' varies no field: give at least one field a list of values [a, b, ...]",
+  },
   A0603: { severity: "warning", template: "value {text} is listed twice" },
   A0604: { severity: "error", template: "an ablation needs at least one value" },
+  A0605: {
+    severity: "error",
+    template:
+      "zipped lists must be equally long, but '{first}' has {firstCount} values and '{second}' has {secondCount}",
+  },
+  A0606: {
+    severity: "error",
+    template:
+      "seeds must be a count (seeds: 3) or a non-empty list of seeds (seeds: [1, 2, 3]), got {actual}",
+  },
+  A0607: { severity: "error", template: "seed {seed} is listed twice" },
+  A0608: { severity: "error", template: "unknown train block '{name}'{hint}" },
+  A0609: { severity: "error", template: "baseline {text} is not a variant of ablation '{name}'{hint}" },
+  A0610: {
+    severity: "warning",
+    template: "variants '{first}' and '{second}' of ablation '{name}' build the same model",
+  },
+  A0611: { severity: "error", template: "the ablation has {count} variants; at most {max} are allowed" },
 
   A0901: { severity: "error", template: "internal error (a bug in archc, not in your file): {message}" },
 } as const satisfies Record<string, CatalogEntry>;
