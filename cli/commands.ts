@@ -8,10 +8,25 @@ import * as ir from "./ir.js";
 import * as devices from "./devices.js";
 import * as compile from "./compile.js";
 import * as run from "./run.js";
+import * as evaluate from "./eval.js";
 import * as train from "./train.js";
 import * as generate from "./generate.js";
+import * as ablate from "./ablate.js";
+import * as report from "./report.js";
 
 export function registerCommands(program: Command): void {
-  for (const command of [check, inspect, ir, devices, compile, run, train, generate])
+  for (const command of [
+    check,
+    inspect,
+    ir,
+    devices,
+    compile,
+    run,
+    evaluate,
+    train,
+    ablate,
+    report,
+    generate,
+  ])
     command.register(program);
 }

@@ -1,37 +1,61 @@
 // `archc run model.archx`: execute a compiled model with the runtime only (no compiler): random or
-// loaded weights, byte-tokenised text cut into batch x (seq+1) windows, and the loss printed.
+// loaded weights, text tokenised (bytes or gpt2, see chooseTokenizer) and cut into batch x (seq+1)
+// windows, and the loss printed.
 
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
-import { reportFailure, UserError } from "./common.js";
+import type { TokenizerName } from "../runtime/data/tokenizer.js";
+import { EXIT, reportFailure, UserError } from "./common.js";
 
 interface RunFlags {
   text?: string;
   prompt?: string;
   weights?: string;
   seed: string;
+  tokenizer?: string;
 }
 
 const DEFAULT_TEXT =
   "The quick brown fox jumps over the lazy dog. A compiler turns a description of a network into kernels; " +
   "a runtime runs them. Attention residuals let each layer choose what it reads from the layers before it.\n";
 
-/** tokens and next-token targets from byte windows of the text, wrapping around when it is short */
-export function byteWindows(
-  text: string,
+/** GPT-2's BPE vocabulary (r50k_base); a model with at least this many ids was made for it */
+export const GPT2_VOCAB_SIZE = 50257;
+
+/**
+ * The tokenizer `archc run` feeds an executable with. An .archx records no tokenizer (it holds a
+ * compiled graph, not a train block), so without --tokenizer it follows the vocabulary: gpt2 for a
+ * vocab of at least GPT-2's 50257 ids, bytes otherwise.
+ */
+export function chooseTokenizer(flag: string | undefined, vocab: number): TokenizerName {
+  if (flag === undefined || flag === "auto") return vocab >= GPT2_VOCAB_SIZE ? "gpt2" : "bytes";
+  if (flag !== "bytes" && flag !== "gpt2")
+    throw new UserError(`--tokenizer must be bytes, gpt2 or auto, got '${flag}'`, EXIT.usage);
+  if (flag === "gpt2" && vocab < GPT2_VOCAB_SIZE)
+    throw new UserError(
+      `--tokenizer gpt2 yields ids up to ${GPT2_VOCAB_SIZE - 1}, but this executable's vocab is ${vocab}`,
+    );
+  return flag;
+}
+
+/**
+ * tokens and next-token targets from batch windows of seq+1 ids, wrapping around when the ids are
+ * short; ids >= vocab (bytes for a model with fewer than 256) are taken modulo vocab
+ */
+export function tokenWindows(
+  ids: ArrayLike<number>,
   batch: number,
   seq: number,
   vocab: number,
 ): { tokens: Int32Array; targets: Int32Array; wrapped: boolean; clipped: boolean } {
-  const bytes = new TextEncoder().encode(text);
-  if (bytes.length < 2) throw new UserError("the text needs at least two bytes");
+  if (ids.length < 2) throw new UserError("the text needs at least two tokens");
   const tokens = new Int32Array(batch * seq);
   const targets = new Int32Array(batch * seq);
   let clipped = false;
   const at = (i: number) => {
-    const byte = bytes[i % bytes.length];
-    if (byte >= vocab) clipped = true;
-    return byte % vocab;
+    const id = ids[i % ids.length];
+    if (id >= vocab) clipped = true;
+    return id % vocab;
   };
   for (let b = 0; b < batch; b++)
     for (let t = 0; t < seq; t++) {
@@ -39,7 +63,20 @@ export function byteWindows(
       tokens[b * seq + t] = at(start);
       targets[b * seq + t] = at(start + 1);
     }
-  return { tokens, targets, wrapped: batch * (seq + 1) > bytes.length, clipped };
+  return { tokens, targets, wrapped: batch * (seq + 1) > ids.length, clipped };
+}
+
+/** tokenWindows over the text's UTF-8 bytes */
+export function byteWindows(text: string, batch: number, seq: number, vocab: number) {
+  return tokenWindows(new TextEncoder().encode(text), batch, seq, vocab);
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new UserError(`cannot read ${path}: ${(err as Error).message}`);
+  }
 }
 
 async function loadWeights(
@@ -75,6 +112,11 @@ export function register(program: Command): void {
     .option("--prompt <text>", "text given inline")
     .option("--weights <file>", "parameters from a .safetensors file (default: random init)")
     .option("--seed <n>", "seed for random weights", "0")
+    .option(
+      "--tokenizer <name>",
+      "bytes, gpt2, or auto: gpt2 when the vocab has at least 50257 ids (GPT-2's), else bytes",
+      "auto",
+    )
     .action(async (path: string, flags: RunFlags) => {
       try {
         const { loadExecutable, ArchxError } = await import("../runtime/archx.js");
@@ -88,9 +130,11 @@ export function register(program: Command): void {
         if (exe.batch === null || exe.seq === null)
           throw new UserError(`${path} does not record its batch and sequence length`);
         const vocab = exe.vocab ?? 256;
-        const text =
-          flags.text !== undefined ? readFileSync(flags.text, "utf8") : (flags.prompt ?? DEFAULT_TEXT);
-        const { tokens, targets, wrapped, clipped } = byteWindows(text, exe.batch, exe.seq, vocab);
+        const text = flags.text !== undefined ? readText(flags.text) : (flags.prompt ?? DEFAULT_TEXT);
+        const tokenizerName = chooseTokenizer(flags.tokenizer, vocab);
+        const { loadTokenizer } = await import("../runtime/data/tokenizer.js");
+        const ids = (await loadTokenizer(tokenizerName)).encode(text);
+        const { tokens, targets, wrapped, clipped } = tokenWindows(ids, exe.batch, exe.seq, vocab);
         const seed = Number(flags.seed);
         if (!Number.isInteger(seed)) throw new UserError(`--seed must be an integer, got '${flags.seed}'`);
 
@@ -120,7 +164,8 @@ export function register(program: Command): void {
             const lines = [
               `${exe.model} on ${gpu.description.name} (${gpu.description.software ? "software" : "hardware"})`,
               `weights: ${flags.weights ?? `random (seed ${seed})`}; text: ${flags.text ?? (flags.prompt !== undefined ? "--prompt" : "built-in sample")}` +
-                `${wrapped ? " (shorter than batch x (seq+1), repeated)" : ""}${clipped ? ` (bytes >= vocab ${vocab} taken modulo)` : ""}`,
+                ` (${ids.length} ${tokenizerName} tokens)` +
+                `${wrapped ? " (shorter than batch x (seq+1), repeated)" : ""}${clipped ? ` (ids >= vocab ${vocab} taken modulo)` : ""}`,
               `kernels per forward pass: ${executor.kernelCount} (${executor.pipelineCount} pipelines)`,
               `loss ${loss[0].toFixed(4)} (ln vocab = ${Math.log(vocab).toFixed(4)})`,
               `time: ${runMs.toFixed(1)} ms per forward pass; first pass ${firstMs.toFixed(0)} ms (driver shader compilation), setup ${setupMs.toFixed(0)} ms`,

@@ -5,9 +5,8 @@
 import type { Command } from "commander";
 import { dirname, join } from "node:path";
 import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
-import type { CheckpointInfo } from "../runtime/checkpoint.js";
-import type { StepEngine } from "../runtime/train/engine.js";
 import { EXIT, reportFailure, UserError } from "./common.js";
+import { integerFlag } from "./flags.js";
 
 interface TrainFlags {
   train?: string;
@@ -48,14 +47,6 @@ export function register(program: Command): void {
     });
 }
 
-function integerFlag(value: string | undefined, flag: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min)
-    throw new UserError(`${flag} must be an integer >= ${min}, got '${value}'`, EXIT.usage);
-  return n;
-}
-
 /** The train block and model the flags select, with --steps/--seed applied. */
 async function selectTraining(
   file: string,
@@ -94,65 +85,6 @@ async function selectTraining(
   if (train.seq > model.context)
     throw new UserError(`seq ${train.seq} exceeds model ${model.name}'s context ${model.context}`);
   return { train, model };
-}
-
-/** Settings that must not change across a resume, or the continued run is not the same run. */
-function resumeMismatches(
-  saved: CheckpointInfo,
-  train: TrainSpec,
-  engine: string,
-  dataSource: string,
-): string[] {
-  const differences: string[] = [];
-  const compare = (what: string, was: unknown, now: unknown) => {
-    if (JSON.stringify(was) !== JSON.stringify(now))
-      differences.push(`${what}: ${JSON.stringify(was)} in the checkpoint, ${JSON.stringify(now)} now`);
-  };
-  compare("model", saved.model.name, train.model);
-  compare("engine", saved.engine, engine);
-  compare("data", saved.data.source, dataSource);
-  compare("tokenizer", saved.tokenizer, train.tokenizer);
-  for (const key of ["batch", "seq", "seed", "optimizer", "schedule"] as const)
-    compare(key, saved.train[key], train[key]);
-  return differences;
-}
-
-async function createEngine(
-  model: ModelSpec,
-  train: TrainSpec,
-  cpuBigram: boolean,
-  vocab: number,
-): Promise<{ engine: StepEngine; shapes: Map<string, number[]>; kind: string }> {
-  if (cpuBigram) {
-    const { CpuBigramEngine, bigramShapes } = await import("../runtime/train/cpu-bigram.js");
-    if (vocab > 4096)
-      throw new UserError(
-        `--cpu-bigram needs a small vocabulary (the bytes tokenizer); ${train.tokenizer} has ${vocab} tokens`,
-      );
-    return {
-      engine: new CpuBigramEngine(vocab, train.optimizer, train.seed),
-      shapes: bigramShapes(vocab),
-      kind: "cpu-bigram",
-    };
-  }
-  const { lowerForCli } = await import("./lower-for-cli.js");
-  const graph = lowerForCli(model, { batch: train.batch, seq: train.seq });
-  const shapes = new Map(graph.params.map((p) => [p.name, [...p.shape]]));
-  const { GpuTrainingEngine } = await import("../runtime/train/gpu-engine.js");
-  const { DeviceError } = await import("../runtime/device.js");
-  const { DeviceLimitError } = await import("../runtime/buffers.js");
-  try {
-    const engine = await GpuTrainingEngine.create({ model, train });
-    const s = engine.summary();
-    process.stderr.write(
-      `device ${s.adapter} (${s.software ? "software" : "hardware"}) · ${s.parameters} parameters · ` +
-        `${s.stepKernels} kernels per training step in one submission\n`,
-    );
-    return { engine, shapes, kind: "gpu" };
-  } catch (err) {
-    if (err instanceof DeviceError || err instanceof DeviceLimitError) throw new UserError(err.message);
-    throw err;
-  }
 }
 
 async function trainCommand(file: string, flags: TrainFlags): Promise<number> {
@@ -196,37 +128,13 @@ async function trainInRunDir(
   runDir: string,
   resumeFrom: string | undefined,
 ): Promise<number> {
-  const { readCheckpointInfo } = await import("../runtime/checkpoint.js");
   const { prepareTrainingData } = await import("../runtime/train/data-setup.js");
-  const { MetricsLog } = await import("../runtime/metrics.js");
   const { createProgress } = await import("../runtime/progress.js");
-  const { runTrainingLoop, TrainingDivergedError } = await import("../runtime/train/loop.js");
-  const { restoreEngine } = await import("../runtime/train/resume.js");
-  const engineKind = flags.cpuBigram ? "cpu-bigram" : "gpu";
+  const { TrainingDivergedError } = await import("../runtime/train/loop.js");
+  const { runSession, SessionError } = await import("../runtime/train/session.js");
 
   const data = await prepareTrainingData(train, dirname(file));
-  if (!flags.cpuBigram && model.vocab < data.tokenizer.vocabSize) {
-    throw new UserError(
-      `model ${model.name} has vocab ${model.vocab}, fewer than the ${data.tokenizer.vocabSize} tokens of the ${train.tokenizer} tokenizer`,
-    );
-  }
-  if (resumeFrom) {
-    const saved = readCheckpointInfo(resumeFrom);
-    const mismatches = resumeMismatches(saved, train, engineKind, data.source);
-    if (mismatches.length > 0)
-      throw new UserError(
-        `cannot resume ${resumeFrom} with different settings:\n  ${mismatches.join("\n  ")}`,
-      );
-  }
-
-  const { engine, shapes } = await createEngine(
-    model,
-    train,
-    flags.cpuBigram === true,
-    data.tokenizer.vocabSize,
-  );
   const progress = createProgress(process.stderr, { plain: flags.plain });
-  const metrics = new MetricsLog(join(runDir, "metrics.jsonl"));
   const controller = new AbortController();
   const onInterrupt = (): void => {
     if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED); // a second Ctrl-C: leave now
@@ -235,42 +143,22 @@ async function trainInRunDir(
   };
   process.on("SIGINT", onInterrupt);
   try {
-    const restored = resumeFrom ? await restoreEngine(engine, resumeFrom) : undefined;
-    metrics.header({
-      train: train.name,
-      model: model.name,
-      engine: engineKind,
-      tokenizer: train.tokenizer,
-      data: data.corpus.description,
-      train_tokens: data.corpus.train.length,
-      val_tokens: data.corpus.validation.length,
-      config: train,
-      resumed_from: restored?.checkpoint ?? null,
-      start_step: restored?.step ?? 0,
-    });
-    process.stderr.write(
-      `${engineKind === "cpu-bigram" ? "CPU bigram demo (not the model)" : `model ${model.name}`} · data ${data.corpus.description}: ` +
-        `${data.corpus.train.length} train / ${data.corpus.validation.length} val tokens · run ${runDir}\n`,
-    );
-    const result = await runTrainingLoop({
-      engine,
+    const engineKind = flags.cpuBigram ? "cpu-bigram" : "gpu";
+    process.stderr.write(`compiling ${model.name} for training...\n`);
+    const result = await runSession({
+      model,
       train,
-      batches: data.sampler,
-      validation: data.validation,
+      data,
       runDir,
-      shapes,
-      checkpointInfo: {
-        model,
-        train,
-        tokenizer: train.tokenizer,
-        engine: engineKind,
-        data: { source: data.source, seed: train.seed },
-      },
-      startStep: restored?.step ?? 0,
-      resumedFrom: restored?.checkpoint,
-      metrics,
+      engineKind,
+      resumeFrom,
       progress,
       signal: controller.signal,
+      onEngineReady: (line) =>
+        process.stderr.write(
+          `${line}\n${engineKind === "cpu-bigram" ? "CPU bigram demo (not the model)" : `model ${model.name}`} · data ${data.corpus.description}: ` +
+            `${data.corpus.train.length} train / ${data.corpus.validation.length} val tokens · run ${runDir}\n`,
+        ),
     });
     const loss = result.lastLoss === undefined ? "" : ` · loss ${result.lastLoss.toFixed(4)}`;
     const val = result.lastValLoss === undefined ? "" : ` · val_loss ${result.lastValLoss.toFixed(4)}`;
@@ -279,10 +167,9 @@ async function trainInRunDir(
     );
     return result.outcome === "finished" ? EXIT.ok : EXIT_INTERRUPTED;
   } catch (err) {
-    if (err instanceof TrainingDivergedError) throw new UserError(err.message);
+    if (err instanceof TrainingDivergedError || err instanceof SessionError) throw new UserError(err.message);
     throw err;
   } finally {
     process.off("SIGINT", onInterrupt);
-    engine.dispose();
   }
 }

@@ -11,6 +11,11 @@ export interface ProgressReport {
 
 export interface Progress {
   start(totalSteps: number, startStep: number): void;
+  /**
+   * the first step of this session has finished on the device. It carries the driver's shader
+   * compilation (seconds to minutes on a software driver), so the ETA counts steps from here.
+   */
+  warmedUp(step: number): void;
   /** called after every step, cheap: moves the bar, prints nothing in plain mode */
   tick(step: number): void;
   /** called when the loss is read back: updates the bar's fields or prints one line */
@@ -18,6 +23,46 @@ export interface Progress {
   /** a message that must not be lost under the bar (eval results, checkpoints) */
   note(message: string): void;
   stop(): void;
+}
+
+/** Where a run sits in a sweep: shown before each line, and the time the rest of the sweep needs. */
+export interface SweepPosition {
+  /** e.g. "variant 2/3 attn(block=2) seed 1" */
+  label: string;
+  /** seconds the runs after this one will take, estimated; undefined until a run has finished */
+  remainingAfterThis?: () => number | undefined;
+}
+
+/**
+ * Remaining time from the steps since warm-up only. Counting from the start would charge the
+ * compilation of every shader to each step: a cold 5-minute run once showed "ETA 3h09m" at step 1.
+ */
+export class EtaEstimator {
+  private total = 0;
+  private warmStep: number | undefined;
+  private warmTime = 0;
+
+  start(totalSteps: number): void {
+    this.total = totalSteps;
+    this.warmStep = undefined;
+  }
+
+  warmedUp(step: number): void {
+    this.warmStep = step;
+    this.warmTime = performance.now();
+  }
+
+  /** seconds per step since warm-up, once at least one step has run since */
+  secondsPerStep(step: number): number | undefined {
+    if (this.warmStep === undefined || step <= this.warmStep) return undefined;
+    return (performance.now() - this.warmTime) / 1000 / (step - this.warmStep);
+  }
+
+  /** seconds left in this run; undefined while warming up */
+  remaining(step: number): number | undefined {
+    const perStep = this.secondsPerStep(step);
+    return perStep === undefined ? undefined : perStep * (this.total - step);
+  }
 }
 
 export function formatDuration(seconds: number): string {
@@ -42,25 +87,46 @@ function formatRate(tokensPerSecond: number | undefined): string {
   return tokensPerSecond >= 1000 ? `${(tokensPerSecond / 1000).toFixed(1)}k` : tokensPerSecond.toFixed(0);
 }
 
+function formatEta(run: number | undefined, sweep: SweepPosition | undefined): string {
+  if (run === undefined) return "ETA after warm-up";
+  if (!sweep?.remainingAfterThis) return `ETA ${formatDuration(run)}`;
+  const rest = sweep.remainingAfterThis();
+  return `ETA ${formatDuration(run)} (sweep ${rest === undefined ? "?" : formatDuration(run + rest)})`;
+}
+
 class PlainProgress implements Progress {
   private total = 0;
-  private startStep = 0;
   private startTime = 0;
   private lastLine = 0;
+  private readonly eta = new EtaEstimator();
 
   constructor(
     private readonly out: NodeJS.WritableStream,
+    private readonly sweep: SweepPosition | undefined,
     private readonly heartbeatSeconds = 30,
   ) {}
 
+  private get prefix(): string {
+    return this.sweep ? `[${this.sweep.label}] ` : "";
+  }
+
   start(totalSteps: number, startStep: number): void {
     this.total = totalSteps;
-    this.startStep = startStep;
     this.startTime = performance.now();
     this.lastLine = this.startTime;
+    this.eta.start(totalSteps);
     this.out.write(
-      startStep > 0 ? `resuming at step ${startStep}/${totalSteps}\n` : `training for ${totalSteps} steps\n`,
+      this.prefix +
+        (startStep > 0
+          ? `resuming at step ${startStep}/${totalSteps}\n`
+          : `training for ${totalSteps} steps\n`),
     );
+  }
+
+  warmedUp(step: number): void {
+    this.eta.warmedUp(step);
+    const seconds = (performance.now() - this.startTime) / 1000;
+    this.out.write(`${this.prefix}first step done after ${formatDuration(seconds)} (shader compilation)\n`);
   }
 
   tick(step: number): void {
@@ -71,16 +137,14 @@ class PlainProgress implements Progress {
   report(step: number, report: ProgressReport): void {
     this.lastLine = performance.now();
     const elapsed = (performance.now() - this.startTime) / 1000;
-    const done = step - this.startStep;
-    const eta = done > 0 ? (elapsed / done) * (this.total - step) : NaN;
     const lr = report.lr === undefined ? "" : ` | lr ${report.lr.toExponential(2)}`;
     this.out.write(
-      `step ${step}/${this.total} | loss ${formatLoss(report.loss)}${lr} | ${formatRate(report.tokensPerSecond)} tok/s | ${formatDuration(elapsed)} elapsed | ETA ${formatDuration(eta)}\n`,
+      `${this.prefix}step ${step}/${this.total} | loss ${formatLoss(report.loss)}${lr} | ${formatRate(report.tokensPerSecond)} tok/s | ${formatDuration(elapsed)} elapsed | ${formatEta(this.eta.remaining(step), this.sweep)}\n`,
     );
   }
 
   note(message: string): void {
-    this.out.write(message + "\n");
+    this.out.write(this.prefix + message + "\n");
   }
 
   stop(): void {}
@@ -89,13 +153,17 @@ class PlainProgress implements Progress {
 class BarProgress implements Progress {
   private readonly bars: cliProgress.MultiBar;
   private bar: cliProgress.SingleBar | undefined;
+  private readonly eta = new EtaEstimator();
 
-  constructor(stream: NodeJS.WriteStream) {
+  constructor(
+    stream: NodeJS.WriteStream,
+    private readonly sweep: SweepPosition | undefined,
+  ) {
+    // cli-progress's own ETA averages over recent updates, the slow first step included
     this.bars = new cliProgress.MultiBar(
       {
         stream,
-        format:
-          "step {value}/{total} [{bar}] loss {loss} | {rate} tok/s | {duration_formatted} | ETA {eta_formatted}",
+        format: `${sweep ? `${sweep.label} | ` : ""}step {value}/{total} [{bar}] loss {loss} | {rate} tok/s | {duration_formatted} | {eta}`,
         hideCursor: true,
         clearOnComplete: false,
         etaBuffer: 50,
@@ -106,15 +174,28 @@ class BarProgress implements Progress {
   }
 
   start(totalSteps: number, startStep: number): void {
-    this.bar = this.bars.create(totalSteps, startStep, { loss: "-", rate: "-" });
+    this.eta.start(totalSteps);
+    this.bar = this.bars.create(totalSteps, startStep, {
+      loss: "-",
+      rate: "-",
+      eta: "compiling shaders",
+    });
+  }
+
+  warmedUp(step: number): void {
+    this.eta.warmedUp(step);
   }
 
   tick(step: number): void {
-    this.bar?.update(step);
+    this.bar?.update(step, { eta: formatEta(this.eta.remaining(step), this.sweep) });
   }
 
   report(step: number, report: ProgressReport): void {
-    this.bar?.update(step, { loss: formatLoss(report.loss), rate: formatRate(report.tokensPerSecond) });
+    this.bar?.update(step, {
+      loss: formatLoss(report.loss),
+      rate: formatRate(report.tokensPerSecond),
+      eta: formatEta(this.eta.remaining(step), this.sweep),
+    });
   }
 
   note(message: string): void {
@@ -129,12 +210,14 @@ class BarProgress implements Progress {
 /** A bar when `stream` is a terminal (unless plain is forced), log lines otherwise. */
 export function createProgress(
   stream: NodeJS.WriteStream = process.stderr,
-  options: { plain?: boolean } = {},
+  options: { plain?: boolean; sweep?: SweepPosition } = {},
 ): Progress {
-  return stream.isTTY && !options.plain ? new BarProgress(stream) : new PlainProgress(stream);
+  return stream.isTTY && !options.plain
+    ? new BarProgress(stream, options.sweep)
+    : new PlainProgress(stream, options.sweep);
 }
 
 /** Prints nothing: for tests and library use. */
 export function silentProgress(): Progress {
-  return { start() {}, tick() {}, report() {}, note() {}, stop() {} };
+  return { start() {}, warmedUp() {}, tick() {}, report() {}, note() {}, stop() {} };
 }

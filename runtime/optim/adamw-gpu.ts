@@ -27,6 +27,11 @@ export class GpuAdamw {
   /** the squared global gradient norm of the last step, f32[1] (COPY_SRC for logging) */
   readonly normSquared: GPUBuffer;
   private readonly uniform: GPUBuffer;
+  /** bytes of the optimizer's own small buffers (partial sums, norm, step uniform) */
+  get deviceBytes(): number {
+    return this.partials.size + this.normSquared.size + this.uniform.size;
+  }
+
   private readonly passes: {
     pipeline: GPUComputePipeline;
     bindGroup: GPUBindGroup;

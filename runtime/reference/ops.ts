@@ -39,7 +39,7 @@ function softmaxList(logits: number[]): number[] {
   return exps.map((e) => e / total);
 }
 
-function inverseRms(data: ArrayLike<number>, offset: number, d: number, eps: number): number {
+export function inverseRms(data: ArrayLike<number>, offset: number, d: number, eps: number): number {
   let sumSquares = 0;
   for (let j = 0; j < d; j++) sumSquares += data[offset + j] * data[offset + j];
   return 1 / Math.sqrt(sumSquares / d + eps);
@@ -212,7 +212,7 @@ const attention: ReferenceOp = ([q, k, v], node) => {
   return out;
 };
 
-function normaliseDepthScores(logits: number[], score: unknown): number[] {
+export function normaliseDepthScores(logits: number[], score: unknown): number[] {
   if (score === "softmax") return softmaxList(logits);
   if (score === "sigmoid") return logits.map(sigmoid);
   throw new Error(`attnres score must be softmax or sigmoid, got ${String(score)}`);
@@ -234,33 +234,42 @@ function mixSources(
   return out;
 }
 
-const attnres: ReferenceOp = (inputs, node) => {
+/**
+ * The depth weights alpha_i(p) of an `attnres` or `attnres_static` node at position p, from its
+ * operands (sources, then query and key gain, or the static logits). Exported so that analyses
+ * (ablate/probe.ts) read exactly the weights the op mixes with.
+ */
+export function depthWeightsAt(node: Node, inputs: Tensor[], p: number): number[] {
   const count = attrNumber(node, "sources");
+  if (node.op === "attnres_static")
+    return normaliseDepthScores(Array.from(inputs[count].data), node.attrs.score);
+  if (node.op !== "attnres") throw new Error(`depthWeightsAt: %${node.id} is ${node.op}, not an aggregation`);
+  const sources = inputs.slice(0, count);
   const eps = attrNumber(node, "eps");
   const keyNorm = node.attrs.key_norm === true;
-  const sources = inputs.slice(0, count);
   const query = inputs[count];
   const gain = keyNorm ? inputs[count + 1] : undefined;
-  const perPositionQuery = query.type.shape.length > 1;
-  return mixSources(sources, node, (p, d) => {
-    const queryBase = perPositionQuery ? p * d : 0;
-    const logits = sources.map((s) => {
-      const inv = keyNorm ? inverseRms(s.data, p * d, d, eps) : 1;
-      let dot = 0;
-      for (let j = 0; j < d; j++) {
-        const key = s.data[p * d + j] * inv * (gain ? gain.data[j] : 1);
-        dot += query.data[queryBase + j] * key;
-      }
-      return dot;
-    });
-    return normaliseDepthScores(logits, node.attrs.score);
+  const d = lastDim(sources[0]);
+  // a projected query is per position ([..., d]); a learned vector is shared ([d])
+  const queryBase = query.type.shape.length > 1 ? p * d : 0;
+  const logits = sources.map((s) => {
+    const inv = keyNorm ? inverseRms(s.data, p * d, d, eps) : 1;
+    let dot = 0;
+    for (let j = 0; j < d; j++) {
+      const key = s.data[p * d + j] * inv * (gain ? gain.data[j] : 1);
+      dot += query.data[queryBase + j] * key;
+    }
+    return dot;
   });
-};
+  return normaliseDepthScores(logits, node.attrs.score);
+}
+
+const attnres: ReferenceOp = (inputs, node) =>
+  mixSources(inputs.slice(0, attrNumber(node, "sources")), node, (p) => depthWeightsAt(node, inputs, p));
 
 const attnresStatic: ReferenceOp = (inputs, node) => {
   const count = attrNumber(node, "sources");
-  const logits = Array.from(inputs[count].data);
-  const alpha = normaliseDepthScores(logits, node.attrs.score);
+  const alpha = normaliseDepthScores(Array.from(inputs[count].data), node.attrs.score);
   return mixSources(inputs.slice(0, count), node, () => alpha);
 };
 

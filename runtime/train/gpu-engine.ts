@@ -43,6 +43,8 @@ export interface EngineSummary {
   evalKernels: number;
   pipelines: number;
   parameters: number;
+  /** bytes archc allocated on the device: both executables' pools, the AdamW moments and mask */
+  deviceBytes: number;
 }
 
 function checkLayout(exe: Executable, layout: FlatLayout, pool: "param" | "grad"): void {
@@ -86,6 +88,8 @@ export class GpuTrainingEngine implements StepEngine {
     private readonly v: GPUBuffer,
     private readonly mask: GPUBuffer,
     private readonly tokensPerBatch: number,
+    private readonly paramShapes: Map<string, number[]>,
+    private readonly allocatedBytes: number,
   ) {}
 
   static async create(options: GpuEngineOptions): Promise<GpuTrainingEngine> {
@@ -129,6 +133,15 @@ export class GpuTrainingEngine implements StepEngine {
         train.optimizer,
       );
       created.push(adamw);
+      const poolBytes = (exe: Executable, skip: Set<string>) =>
+        exe.pools.filter((p) => !skip.has(p.usage)).reduce((n, p) => n + p.size, 0);
+      const allocatedBytes =
+        poolBytes(trainExe, new Set()) +
+        poolBytes(evalExe, new Set(["param"])) +
+        m.size +
+        v.size +
+        mask.size +
+        adamw.deviceBytes;
       const engine = new GpuTrainingEngine(
         gpu,
         !options.gpu,
@@ -140,6 +153,8 @@ export class GpuTrainingEngine implements StepEngine {
         v,
         mask,
         train.batch * train.seq,
+        new Map(training.params.map((p) => [p.name, [...p.shape]])),
+        allocatedBytes,
       );
       trainer.setParams(initParams(training.params, train.seed));
       return engine;
@@ -158,7 +173,13 @@ export class GpuTrainingEngine implements StepEngine {
       evalKernels: this.evaluator.kernelCount,
       pipelines: this.trainer.pipelineCount,
       parameters: this.layout.segments.reduce((n, s) => n + s.size, 0),
+      deviceBytes: this.allocatedBytes,
     };
+  }
+
+  /** every parameter's shape, for checkpoint files */
+  shapes(): Map<string, number[]> {
+    return new Map([...this.paramShapes].map(([name, shape]) => [name, [...shape]]));
   }
 
   /** per-kernel times of the training program (not the optimizer), for bench/train-step.ts */

@@ -53,6 +53,11 @@ export interface TrainLoopOptions {
   progress: Progress;
   /** aborting it (Ctrl-C) ends the run after the current step, with a checkpoint */
   signal?: AbortSignal;
+  /**
+   * called once the first step of this session has finished on the device (its loss is read back
+   * to know): the driver's lazy shader compilation lands there, so it is timed apart from the rest
+   */
+  onFirstStep?: () => void;
 }
 
 export interface TrainLoopResult {
@@ -132,18 +137,24 @@ export async function runTrainingLoop(options: TrainLoopOptions): Promise<TrainL
       const done = step + 1;
       const lr = learningRate(step, train.optimizer.lr, train.schedule, train.steps);
       // loss is read back on log steps, and before every checkpoint so none is saved unverified
-      const readLoss =
+      const first = done === options.startStep + 1;
+      const logged =
         isMultiple(done, train.logEvery) || isMultiple(done, train.checkpointEvery) || done === train.steps;
+      const readLoss = first || logged;
       const batch = options.batches.batchAt(step);
       const loss = await engine.step(batch.tokens, batch.targets, lr, readLoss);
       step = done;
       windowSteps += 1;
+      if (first) {
+        options.onFirstStep?.();
+        progress.warmedUp(step);
+      }
       progress.tick(step);
-      if (loss !== undefined) {
-        if (!Number.isFinite(loss)) {
-          metrics?.event("diverged", { step, loss });
-          throw new TrainingDivergedError(step, "loss", loss, lastCheckpoint);
-        }
+      if (loss !== undefined && !Number.isFinite(loss)) {
+        metrics?.event("diverged", { step, loss });
+        throw new TrainingDivergedError(step, "loss", loss, lastCheckpoint);
+      }
+      if (loss !== undefined && logged) {
         lastLoss = loss;
         losses.set(step, loss);
         const now = performance.now();
@@ -160,6 +171,11 @@ export async function runTrainingLoop(options: TrainLoopOptions): Promise<TrainL
           elapsed_s: elapsed(),
         });
         progress.report(step, { loss, lr, tokensPerSecond });
+      }
+      if (first) {
+        // throughput is measured from here: the first step carries the driver's shader compilation
+        windowStart = performance.now();
+        windowSteps = 0;
       }
       if (isMultiple(step, train.evalEvery) || step === train.steps) await evaluate(step);
       if (isMultiple(step, train.checkpointEvery) && step !== train.steps) await checkpoint(step);
