@@ -1,6 +1,8 @@
 // What every command shares: exit codes and the split between user errors (diagnostics, no
 // stack trace) and internal errors (said to be ours, with the stack).
 
+import { DamagedFileError } from "../runtime/damaged-file.js";
+
 export const EXIT = { ok: 0, userError: 1, usage: 2, internal: 3 } as const;
 
 /** An error in what the user gave us (a file, a flag value, a missing device): message only. */
@@ -14,6 +16,11 @@ export class UserError extends Error {
 }
 
 export function reportFailure(err: unknown): number {
+  // a damaged or missing input file (the readers turn fs errors on the user's paths into these)
+  if (err instanceof DamagedFileError) {
+    process.stderr.write(`archc: ${err.message}\n`);
+    return EXIT.userError;
+  }
   if (err instanceof UserError) {
     process.stderr.write(`archc: ${err.message}\n`);
     return err.exitCode;

@@ -1,8 +1,17 @@
 // The executable format (.archx): a self-contained, versioned JSON plan that the runtime executes
 // without the compiler. docs/archx.md describes every field.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import type { DType, Init } from "../compiler/ir/ir.js";
+import {
+  DamagedFileError,
+  decodeUtf8,
+  isObject,
+  isWholeNumber,
+  parseJsonStrict,
+  readUserFile,
+  show,
+} from "./damaged-file.js";
 
 export const ARCHX_FORMAT = "archx";
 // 2: a binding may be a whole pool ({ pool }) instead of one value
@@ -78,37 +87,411 @@ export interface Executable {
   };
 }
 
-export class ArchxError extends Error {}
+/** A damaged, foreign or inconsistent .archx file: a DamagedFileError naming it. */
+export class ArchxError extends DamagedFileError {
+  constructor(path: string, what: string, hint = RECOMPILE) {
+    super(path, what, hint);
+    this.name = "ArchxError";
+  }
+}
+
+const RECOMPILE = "the executable is damaged: compile it again with archc compile";
 
 export function writeExecutable(path: string, exe: Executable): void {
   writeFileSync(path, JSON.stringify(exe, null, 1) + "\n");
 }
 
-export function parseExecutable(text: string, source = "executable"): Executable {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new ArchxError(`${source} is not JSON: ${(err as Error).message}`);
-  }
-  const exe = data as Partial<Executable>;
+const DTYPES: readonly string[] = ["f32", "i32"];
+const USAGES: readonly string[] = ["param", "input", "output", "scratch", "grad"];
+const INIT_KINDS: readonly string[] = ["normal", "zeros", "ones"];
+/** WebGPU's largest allowed minStorageBufferOffsetAlignment: every value offset is a multiple */
+const VALUE_ALIGNMENT = 256;
+/** WebGPU's maxComputeWorkgroupsPerDimension */
+const MAX_WORKGROUPS = 65535;
+
+function isShape(value: unknown): value is number[] {
+  return Array.isArray(value) && value.every((d) => isWholeNumber(d, 1));
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * The values a pooled kernel's module says it touches in one pool: its binding declarations end in
+ * a comment listing `name %<value> at <element offset>` (compiler/codegen/pooled.ts). Undefined
+ * when the module has no such list for that binding.
+ */
+function pooledMembers(wgsl: string, binding: number): number[] | undefined {
+  const line = new RegExp(`@binding\\(${binding}\\)[^\\n]*_pool\\s*:[^\\n]*//([^\\n]*)`).exec(wgsl);
+  if (!line) return undefined;
+  return [...line[1].matchAll(/%(\d+) at \d+/g)].map((m) => Number(m[1]));
+}
+
+/**
+ * Checks a parsed executable against the format (docs/archx.md) before anything reaches a device:
+ * every field's type and range; references between kernels, modules, values and pools; value byte
+ * ranges inside their pools and, outside the scratch pool, disjoint; scratch values sharing bytes
+ * only when their lifetimes (first to last kernel that binds them) do not overlap; every value a
+ * kernel reads written by an earlier kernel or a parameter or input; every output written; and
+ * the recorded requirements matching the plan. Throws ArchxError naming `source`.
+ */
+export function validateExecutable(data: unknown, source: string): Executable {
+  const fail = (what: string, hint?: string): never => {
+    throw new ArchxError(source, what, hint);
+  };
+  const expect = (ok: boolean, where: string, value: unknown, expected: string): void => {
+    if (!ok) fail(`${where} is ${show(value)}, expected ${expected}`);
+  };
+  if (!isObject(data))
+    return fail(
+      `holds ${show(data)}, not an archx executable (a JSON object)`,
+      "give a .archx file from archc compile",
+    );
+  const exe = data;
   if (exe.format !== ARCHX_FORMAT)
-    throw new ArchxError(`${source} is not an archx executable (format ${String(exe.format)})`);
+    fail(`is not an archx executable (format ${show(exe.format)})`, "give a .archx file from archc compile");
   if (exe.version !== ARCHX_VERSION)
-    throw new ArchxError(
-      `${source} has archx version ${String(exe.version)}; this runtime reads version ${ARCHX_VERSION}, recompile it`,
+    fail(
+      `has archx version ${show(exe.version)}; this runtime reads version ${ARCHX_VERSION}`,
+      "recompile it",
     );
   for (const key of ["modules", "kernels", "pools", "values", "params", "inputs", "outputs"] as const)
-    if (!Array.isArray(exe[key])) throw new ArchxError(`${source}: field '${key}' is missing`);
-  return exe as Executable;
+    if (!Array.isArray(exe[key]))
+      fail(`field '${key}' is ${exe[key] === undefined ? "missing" : `${show(exe[key])}, not a list`}`);
+  if ((exe.outputs as unknown[]).length === 0) fail("lists no outputs");
+  expect(typeof exe.model === "string", "model", exe.model, "a string");
+  for (const key of ["batch", "seq", "vocab"] as const)
+    expect(exe[key] === null || isWholeNumber(exe[key], 1), key, exe[key], "null or a whole number >= 1");
+  expect(typeof exe.fused === "boolean", "fused", exe.fused, "true or false");
+
+  const modules = exe.modules as unknown[];
+  modules.forEach((m, i) =>
+    expect(typeof m === "string" && m.length > 0, `modules[${i}]`, m, "WGSL source text"),
+  );
+
+  const pools = exe.pools as unknown[];
+  const usages = new Set<string>();
+  pools.forEach((p, i) => {
+    expect(isObject(p), `pools[${i}]`, p, "{size, usage}");
+    const pool = p as Record<string, unknown>;
+    expect(isWholeNumber(pool.size), `pools[${i}].size`, pool.size, "a whole number of bytes");
+    expect(
+      typeof pool.usage === "string" && USAGES.includes(pool.usage),
+      `pools[${i}].usage`,
+      pool.usage,
+      USAGES.join(", "),
+    );
+    if (usages.has(pool.usage as string)) fail(`pools[${i}] is a second "${String(pool.usage)}" pool`);
+    usages.add(pool.usage as string);
+  });
+  const poolList = pools as { size: number; usage: PoolUsage }[];
+
+  const values = new Map<number, ArchxValue>();
+  (exe.values as unknown[]).forEach((v, i) => {
+    const w = `values[${i}]`;
+    expect(isObject(v), w, v, "{id, dtype, shape, pool, offset, size, label}");
+    const value = v as Record<string, unknown>;
+    expect(isWholeNumber(value.id), `${w}.id`, value.id, "a whole number");
+    if (values.has(value.id as number)) fail(`${w}.id ${String(value.id)} is given to two values`);
+    expect(
+      typeof value.dtype === "string" && DTYPES.includes(value.dtype),
+      `${w}.dtype`,
+      value.dtype,
+      DTYPES.join(" or "),
+    );
+    expect(isShape(value.shape), `${w}.shape`, value.shape, "a list of whole numbers >= 1");
+    expect(
+      isWholeNumber(value.pool) && (value.pool as number) < pools.length,
+      `${w}.pool`,
+      value.pool,
+      `a pool index below ${pools.length}`,
+    );
+    expect(
+      isWholeNumber(value.offset) && (value.offset as number) % VALUE_ALIGNMENT === 0,
+      `${w}.offset`,
+      value.offset,
+      `a whole number of bytes, a multiple of ${VALUE_ALIGNMENT}`,
+    );
+    const bytes =
+      4 *
+      Math.max(
+        1,
+        (value.shape as number[]).reduce((n, d) => n * d, 1),
+      );
+    expect(
+      value.size === bytes,
+      `${w}.size`,
+      value.size,
+      `${bytes} (4 bytes per element of [${String(value.shape)}])`,
+    );
+    expect(typeof value.label === "string", `${w}.label`, value.label, "a string");
+    const pool = poolList[value.pool as number];
+    if ((value.offset as number) + bytes > pool.size)
+      fail(
+        `${w} (${String(value.label)}) at bytes [${String(value.offset)}, ${(value.offset as number) + bytes}) lies outside pool ${String(value.pool)} of ${pool.size} bytes`,
+      );
+    values.set(value.id as number, value as unknown as ArchxValue);
+  });
+  const valueRef = (where: string, id: unknown): ArchxValue => {
+    expect(isWholeNumber(id) && values.has(id as number), where, id, "the id of a value in 'values'");
+    return values.get(id as number)!;
+  };
+
+  const defined = new Set<number>();
+  const paramNames = new Set<string>();
+  (exe.params as unknown[]).forEach((p, i) => {
+    const w = `params[${i}]`;
+    expect(isObject(p), w, p, "{name, shape, init, decay, group, value}");
+    const param = p as Record<string, unknown>;
+    expect(
+      typeof param.name === "string" && param.name.length > 0,
+      `${w}.name`,
+      param.name,
+      "a parameter name",
+    );
+    if (paramNames.has(param.name as string)) fail(`${w}: parameter "${String(param.name)}" is listed twice`);
+    paramNames.add(param.name as string);
+    expect(isShape(param.shape), `${w}.shape`, param.shape, "a list of whole numbers >= 1");
+    expect(isObject(param.init), `${w}.init`, param.init, "{kind, std?}");
+    const init = param.init as Record<string, unknown>;
+    expect(
+      typeof init.kind === "string" && INIT_KINDS.includes(init.kind),
+      `${w}.init.kind`,
+      init.kind,
+      INIT_KINDS.join(", "),
+    );
+    if (init.kind === "normal")
+      expect(
+        typeof init.std === "number" && Number.isFinite(init.std) && init.std >= 0,
+        `${w}.init.std`,
+        init.std,
+        "a finite number >= 0",
+      );
+    expect(typeof param.decay === "boolean", `${w}.decay`, param.decay, "true or false");
+    expect(typeof param.group === "string", `${w}.group`, param.group, "a string");
+    const value = valueRef(`${w}.value`, param.value);
+    if (poolList[value.pool].usage !== "param")
+      fail(
+        `${w} (${String(param.name)}) lives in the ${poolList[value.pool].usage} pool, not the param pool`,
+      );
+    if (value.dtype !== "f32" || !sameShape(value.shape, param.shape as number[]))
+      fail(
+        `${w} (${String(param.name)}) has shape [${String(param.shape)}] but its value is ${value.dtype}[${value.shape.join(",")}]`,
+      );
+    defined.add(value.id);
+  });
+  for (const key of ["inputs", "outputs"] as const) {
+    const names = new Set<string>();
+    (exe[key] as unknown[]).forEach((io, i) => {
+      const w = `${key}[${i}]`;
+      expect(isObject(io), w, io, "{name, dtype, shape, value}");
+      const entry = io as Record<string, unknown>;
+      expect(typeof entry.name === "string" && entry.name.length > 0, `${w}.name`, entry.name, "a name");
+      if (names.has(entry.name as string)) fail(`${w}: "${String(entry.name)}" is listed twice`);
+      names.add(entry.name as string);
+      expect(
+        typeof entry.dtype === "string" && DTYPES.includes(entry.dtype),
+        `${w}.dtype`,
+        entry.dtype,
+        DTYPES.join(" or "),
+      );
+      expect(isShape(entry.shape), `${w}.shape`, entry.shape, "a list of whole numbers >= 1");
+      const value = valueRef(`${w}.value`, entry.value);
+      if (value.dtype !== entry.dtype || !sameShape(value.shape, entry.shape as number[]))
+        fail(
+          `${w} (${String(entry.name)}) is ${String(entry.dtype)}[${String(entry.shape)}] but its value is ${value.dtype}[${value.shape.join(",")}]`,
+        );
+      if (key === "inputs") {
+        if (poolList[value.pool].usage !== "input")
+          fail(
+            `${w} (${String(entry.name)}) lives in the ${poolList[value.pool].usage} pool, not the input pool`,
+          );
+        defined.add(value.id);
+      }
+    });
+  }
+
+  // byte ranges: values outside the scratch pool never share bytes
+  const byPool = new Map<number, ArchxValue[]>();
+  for (const value of values.values()) byPool.set(value.pool, [...(byPool.get(value.pool) ?? []), value]);
+
+  // kernels, in dispatch order: references, workgroups, and which values each one touches
+  const touched: { reads: number[]; writes: number[]; pools: number[] }[] = [];
+  let pooledUnknown = false;
+  let mostBindings = 0;
+  (exe.kernels as unknown[]).forEach((k, i) => {
+    const w = `kernels[${i}]`;
+    expect(isObject(k), w, k, "{name, module, entryPoint, bindings, workgroups, ops}");
+    const kernel = k as Record<string, unknown>;
+    expect(typeof kernel.name === "string", `${w}.name`, kernel.name, "a string");
+    const kw = `${w} (${String(kernel.name)})`;
+    expect(
+      isWholeNumber(kernel.module) && (kernel.module as number) < modules.length,
+      `${kw}.module`,
+      kernel.module,
+      `a module index below ${modules.length}`,
+    );
+    expect(
+      typeof kernel.entryPoint === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(kernel.entryPoint),
+      `${kw}.entryPoint`,
+      kernel.entryPoint,
+      "a WGSL function name",
+    );
+    const wgsl = modules[kernel.module as number] as string;
+    if (!new RegExp(`\\bfn\\s+${kernel.entryPoint as string}\\s*\\(`).test(wgsl))
+      fail(`${kw}: module ${String(kernel.module)} has no function ${String(kernel.entryPoint)}`);
+    expect(
+      Array.isArray(kernel.workgroups) &&
+        kernel.workgroups.length === 3 &&
+        kernel.workgroups.every((n) => isWholeNumber(n, 1) && n <= MAX_WORKGROUPS),
+      `${kw}.workgroups`,
+      kernel.workgroups,
+      `three whole numbers in [1, ${MAX_WORKGROUPS}]`,
+    );
+    expect(
+      Array.isArray(kernel.ops) && kernel.ops.length > 0 && kernel.ops.every((o) => typeof o === "string"),
+      `${kw}.ops`,
+      kernel.ops,
+      "a non-empty list of op names",
+    );
+    expect(
+      Array.isArray(kernel.bindings) && kernel.bindings.length > 0,
+      `${kw}.bindings`,
+      kernel.bindings,
+      "a non-empty list",
+    );
+    const bindings = kernel.bindings as unknown[];
+    mostBindings = Math.max(mostBindings, bindings.length);
+    const use = { reads: [] as number[], writes: [] as number[], pools: [] as number[] };
+    bindings.forEach((b, j) => {
+      const bw = `${kw}.bindings[${j}]`;
+      expect(isObject(b), bw, b, "{value, access} or {pool, access}");
+      const binding = b as Record<string, unknown>;
+      const keys = Object.keys(binding).sort().join(",");
+      if (keys === "access,value") {
+        const value = valueRef(`${bw}.value`, binding.value);
+        expect(
+          binding.access === "read" || binding.access === "read_write",
+          `${bw}.access`,
+          binding.access,
+          `"read" or "read_write"`,
+        );
+        (binding.access === "read" ? use.reads : use.writes).push(value.id);
+      } else if (keys === "access,pool") {
+        expect(
+          isWholeNumber(binding.pool) && (binding.pool as number) < pools.length,
+          `${bw}.pool`,
+          binding.pool,
+          `a pool index below ${pools.length}`,
+        );
+        expect(
+          binding.access === "read_write",
+          `${bw}.access`,
+          binding.access,
+          `"read_write" (a whole pool)`,
+        );
+        const members = pooledMembers(wgsl, j);
+        if (members === undefined) {
+          use.pools.push(binding.pool as number);
+          if (poolList[binding.pool as number].usage === "scratch") pooledUnknown = true;
+        } else {
+          for (const id of members) {
+            const value = valueRef(`${bw}: a value its module lists`, id);
+            if (value.pool !== binding.pool)
+              fail(`${bw}: its module lists value ${id}, which is not in pool ${String(binding.pool)}`);
+            use.writes.push(id);
+          }
+        }
+      } else fail(`${bw} is ${show(b)}, expected {value, access} or {pool, access}`);
+    });
+    touched.push(use);
+  });
+
+  // def before use: a kernel reads only what a parameter, an input or an earlier kernel wrote
+  const kernels = exe.kernels as ArchxKernel[];
+  touched.forEach((use, i) => {
+    for (const id of use.reads)
+      if (!defined.has(id) && !use.pools.includes(values.get(id)!.pool))
+        fail(
+          `kernels[${i}] (${kernels[i].name}) reads value ${id} (${values.get(id)!.label}) before any kernel writes it`,
+        );
+    for (const id of use.writes) defined.add(id);
+    for (const pool of use.pools) for (const value of byPool.get(pool) ?? []) defined.add(value.id);
+  });
+  (exe.outputs as ArchxIo[]).forEach((output, i) => {
+    if (!defined.has(output.value))
+      fail(`outputs[${i}] (${output.name}): no kernel writes its value ${output.value}`);
+  });
+
+  // byte ranges: disjoint outside the scratch pool; in it, shared only by values whose lifetimes do not overlap
+  const lifetimes = new Map<number, { first: number; last: number }>();
+  touched.forEach((use, i) => {
+    for (const id of [...use.reads, ...use.writes]) {
+      const life = lifetimes.get(id);
+      if (life) life.last = i;
+      else lifetimes.set(id, { first: i, last: i });
+    }
+  });
+  for (const [poolIndex, members] of byPool) {
+    const scratch = poolList[poolIndex].usage === "scratch";
+    if (scratch && pooledUnknown) continue;
+    const sorted = [...members].sort((a, b) => a.offset - b.offset);
+    for (let a = 0; a < sorted.length; a++) {
+      for (let b = a + 1; b < sorted.length && sorted[b].offset < sorted[a].offset + sorted[a].size; b++) {
+        const [x, y] = [sorted[a], sorted[b]];
+        const lx = lifetimes.get(x.id);
+        const ly = lifetimes.get(y.id);
+        if (scratch && (!lx || !ly || lx.last < ly.first || ly.last < lx.first)) continue;
+        fail(
+          `values ${x.id} (${x.label}) and ${y.id} (${y.label}) share bytes of the ${poolList[poolIndex].usage} pool` +
+            (scratch
+              ? ` while both are in use (kernels ${Math.max(lx!.first, ly!.first)} to ${Math.min(lx!.last, ly!.last)})`
+              : ""),
+        );
+      }
+    }
+  }
+
+  // the requirements a device is checked against must be the plan's own
+  expect(isObject(exe.requirements), "requirements", exe.requirements, "an object");
+  const r = exe.requirements as Record<string, unknown>;
+  expect(
+    r.storageBuffersPerKernel === mostBindings,
+    "requirements.storageBuffersPerKernel",
+    r.storageBuffersPerKernel,
+    `${mostBindings} (the most bindings of any kernel)`,
+  );
+  expect(
+    isWholeNumber(r.workgroupStorageBytes),
+    "requirements.workgroupStorageBytes",
+    r.workgroupStorageBytes,
+    "a whole number of bytes",
+  );
+  const largestValue = Math.max(0, ...[...values.values()].map((v) => v.size));
+  const largestPool = Math.max(0, ...poolList.map((p) => p.size));
+  const binding = r.largestBinding as Record<string, unknown> | undefined;
+  expect(
+    isObject(binding) && binding.bytes === largestValue && typeof binding.label === "string",
+    "requirements.largestBinding",
+    binding,
+    `{bytes: ${largestValue}, label}`,
+  );
+  const pool = r.largestPool as Record<string, unknown> | undefined;
+  expect(
+    isObject(pool) && pool.bytes === largestPool && typeof pool.usage === "string",
+    "requirements.largestPool",
+    pool,
+    `{bytes: ${largestPool}, usage}`,
+  );
+  return exe as unknown as Executable;
+}
+
+export function parseExecutable(text: string, source = "executable"): Executable {
+  return validateExecutable(parseJsonStrict(source, text, "file", RECOMPILE), source);
 }
 
 export function loadExecutable(path: string): Executable {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new ArchxError(`cannot read ${path}: ${(err as Error).message}`);
-  }
-  return parseExecutable(text, path);
+  const bytes = readUserFile(path, "give a .archx file from archc compile");
+  return parseExecutable(decodeUtf8(path, bytes), path);
 }

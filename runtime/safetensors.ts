@@ -2,7 +2,16 @@
 // ({name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}}), then
 // the raw little-endian tensor bytes; offsets count from the start of that data section.
 
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+import {
+  DamagedFileError,
+  decodeUtf8,
+  isObject,
+  isWholeNumber,
+  parseJsonStrict,
+  readUserFile,
+  show,
+} from "./damaged-file.js";
 
 export type SafetensorsDType =
   "F64" | "F32" | "I32" | "U8" | "I64" | "F16" | "BF16" | "U16" | "I16" | "I8" | "BOOL";
@@ -134,48 +143,94 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
 }
 
-export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
+/** The largest header this reader accepts (the format's own readers cap it near this too). */
+export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+const HINT = "the file is damaged or not a safetensors file: write it again (or restore a copy)";
+
+/**
+ * Parses a whole safetensors file. Every problem is a DamagedFileError naming `source`: the header
+ * length, the header JSON (including a key given twice), each entry's dtype, shape and
+ * data_offsets, and the byte ranges, which must tile the data section exactly (in bounds, no
+ * overlap, no gap, nothing after the last tensor).
+ */
+export function parseSafetensors(bytes: Uint8Array, source = "safetensors data"): SafetensorsFile {
   assertLittleEndianHost();
-  if (bytes.byteLength < 8) throw new Error("not a safetensors file: shorter than its 8-byte header length");
-  const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (8 + headerLength > bytes.byteLength)
-    throw new Error(`not a safetensors file: header length ${headerLength} exceeds the file`);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<
-    string,
-    unknown
-  >;
-  const dataStart = 8 + headerLength;
+  const fail = (what: string): never => {
+    throw new DamagedFileError(source, what, HINT);
+  };
+  if (bytes.byteLength < 8)
+    fail(`${bytes.byteLength} bytes: shorter than the 8-byte header length of a safetensors file`);
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  if (headerLength > BigInt(bytes.byteLength - 8))
+    fail(`its header length ${headerLength} exceeds the ${bytes.byteLength - 8} bytes that follow it`);
+  if (headerLength > BigInt(MAX_HEADER_BYTES))
+    fail(`its header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  if (headerLength < 2n) fail(`its header length ${headerLength} cannot hold a JSON object`);
+  const dataStart = 8 + Number(headerLength);
+  const text = decodeUtf8(source, bytes.subarray(8, dataStart), "header");
+  const header = parseJsonStrict(source, text, "header", HINT);
+  if (!isObject(header)) fail(`the header is ${show(header)}, not a JSON object`);
   const dataLength = bytes.byteLength - dataStart;
   const tensors = new Map<string, Tensor>();
   let metadata: Record<string, string> = {};
-  for (const [name, entry] of Object.entries(header)) {
+  const ranges: { name: string; begin: number; end: number }[] = [];
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
+      if (!isObject(entry)) fail(`"__metadata__" is ${show(entry)}, not an object of strings`);
+      for (const [key, value] of Object.entries(entry as Record<string, unknown>))
+        if (typeof value !== "string") fail(`"__metadata__.${key}" is ${show(value)}, not a string`);
       metadata = entry as Record<string, string>;
       continue;
     }
-    const { dtype, shape, data_offsets } = entry as {
-      dtype: SafetensorsDType;
-      shape: number[];
-      data_offsets: [number, number];
-    };
-    if (!(dtype in BYTES_PER_ELEMENT)) throw new Error(`tensor "${name}": unknown dtype ${dtype}`);
-    const [begin, end] = data_offsets;
-    if (!(begin >= 0 && end >= begin && end <= dataLength))
-      throw new Error(
-        `tensor "${name}": data_offsets [${begin}, ${end}] outside the ${dataLength}-byte data section`,
-      );
-    if (end - begin !== elementCount(shape) * BYTES_PER_ELEMENT[dtype])
-      throw new Error(`tensor "${name}": ${end - begin} bytes for ${dtype}[${shape.join(",")}]`);
+    const where = `tensor ${JSON.stringify(name)}`;
+    if (!isObject(entry)) fail(`${where} is ${show(entry)}, not {dtype, shape, data_offsets}`);
+    const { dtype, shape, data_offsets } = entry as Record<string, unknown>;
+    for (const key of Object.keys(entry as object))
+      if (key !== "dtype" && key !== "shape" && key !== "data_offsets")
+        fail(`${where} has an unknown field "${key}"`);
+    if (typeof dtype !== "string" || !Object.hasOwn(BYTES_PER_ELEMENT, dtype))
+      fail(`${where} has dtype ${show(dtype)}; known: ${Object.keys(BYTES_PER_ELEMENT).join(", ")}`);
+    if (!Array.isArray(shape) || !shape.every((d) => isWholeNumber(d)))
+      fail(`${where} has shape ${show(shape)}, not a list of whole numbers >= 0`);
+    if (
+      !Array.isArray(data_offsets) ||
+      data_offsets.length !== 2 ||
+      !data_offsets.every((d) => isWholeNumber(d))
+    )
+      fail(`${where} has data_offsets ${show(data_offsets)}, not two whole numbers [begin, end]`);
+    const [begin, end] = data_offsets as [number, number];
+    if (!(begin <= end && end <= dataLength))
+      fail(`${where} has data_offsets [${begin}, ${end}] outside the ${dataLength}-byte data section`);
+    const type = dtype as SafetensorsDType;
+    const dims = shape as number[];
+    const count = elementCount(dims);
+    const needed = count * BYTES_PER_ELEMENT[type];
+    if (!Number.isSafeInteger(needed) || end - begin !== needed)
+      fail(`${where} has ${end - begin} bytes of data, but ${type}[${dims.join(",")}] needs ${needed}`);
+    ranges.push({ name, begin, end });
     // a copy (Buffer#slice would share): aligned for the typed array, independent of the file
     const own = new Uint8Array(end - begin);
     own.set(bytes.subarray(dataStart + begin, dataStart + end));
-    tensors.set(name, { dtype, shape, data: viewAs(dtype, own) });
+    tensors.set(name, { dtype: type, shape: [...dims], data: viewAs(type, own) });
   }
+  ranges.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  for (const { name, begin, end } of ranges) {
+    if (begin < covered)
+      fail(
+        `tensor ${JSON.stringify(name)} at bytes [${begin}, ${end}) overlaps the tensor before it (which ends at ${covered})`,
+      );
+    if (begin > covered) fail(`bytes [${covered}, ${begin}) of the data section belong to no tensor`);
+    covered = end;
+  }
+  if (covered !== dataLength)
+    fail(`the data section has ${dataLength} bytes but its tensors end at byte ${covered}`);
   return { tensors, metadata };
 }
 
 export function readSafetensors(path: string): SafetensorsFile {
-  return parseSafetensors(readFileSync(path));
+  return parseSafetensors(readUserFile(path), path);
 }
 
 /** Float32 tensors as plain arrays by name: how parameters and optimizer moments travel. */
