@@ -190,12 +190,8 @@ async function loadModelCheckpoint(path: string): Promise<LoadedCheckpoint> {
     throw new UserError(
       `no checkpoint at ${path} (expected a ckpt-N directory with state.json, or a run directory)`,
     );
-  let checkpoint: LoadedCheckpoint;
-  try {
-    checkpoint = loadCheckpoint(dir, { optimizer: false });
-  } catch (err) {
-    throw new UserError(`cannot read checkpoint ${dir}: ${(err as Error).message}`);
-  }
+  const { checkpointShapes } = await import("./lower-for-cli.js");
+  const checkpoint = loadCheckpoint(dir, { optimizer: false, expectedShapes: checkpointShapes });
   if (checkpoint.info.engine === "cpu-bigram")
     throw new UserError(
       `${dir} was trained with --cpu-bigram (a pipeline demo, not the model); eval runs the model`,

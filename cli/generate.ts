@@ -58,7 +58,10 @@ async function generateCommand(path: string, flags: GenerateFlags): Promise<void
     throw new UserError(
       `no checkpoint at ${path} (expected a ckpt-N directory with state.json, or a run directory)`,
     );
-  const checkpoint = loadCheckpoint(dir, { optimizer: false });
+  const { checkpointShapes } = await import("./lower-for-cli.js");
+  const checkpoint = loadCheckpoint(dir, { optimizer: false, expectedShapes: checkpointShapes });
+  if (checkpoint.info.engine !== "gpu" && checkpoint.info.engine !== "cpu-bigram")
+    throw new UserError(`${dir}: engine "${checkpoint.info.engine}" is not one archc writes`);
   const { loadTokenizer } = await import("../runtime/data/tokenizer.js");
   const tokenizer = await loadTokenizer(checkpoint.info.tokenizer);
 

@@ -3,6 +3,7 @@
 import type { Graph } from "../compiler/ir/ir.js";
 import { LoweringError, lowerModel } from "../compiler/ir/lower.js";
 import type { ModelSpec } from "../compiler/spec.js";
+import type { CheckpointInfo } from "../runtime/checkpoint.js";
 import { UserError } from "./common.js";
 
 export function lowerForCli(model: ModelSpec, shape: { batch: number; seq: number }): Graph {
@@ -12,4 +13,13 @@ export function lowerForCli(model: ModelSpec, shape: { batch: number; seq: numbe
     if (err instanceof LoweringError) throw new UserError(err.message);
     throw err;
   }
+}
+
+/**
+ * The exact parameter shapes a checkpoint's model needs, for `loadCheckpoint`'s `expectedShapes`:
+ * a tensor with the right element count but another shape is refused, not silently reshaped.
+ */
+export function checkpointShapes(info: CheckpointInfo): Map<string, number[]> | undefined {
+  if (info.engine !== "gpu") return undefined;
+  return new Map(lowerForCli(info.model, { batch: 1, seq: 1 }).params.map((p) => [p.name, [...p.shape]]));
 }

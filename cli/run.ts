@@ -84,12 +84,8 @@ async function loadWeights(
   params: { name: string; shape: number[] }[],
 ): Promise<Map<string, Float32Array>> {
   const { readSafetensors } = await import("../runtime/safetensors.js");
-  let file;
-  try {
-    file = readSafetensors(path);
-  } catch (err) {
-    throw new UserError(`cannot read weights ${path}: ${(err as Error).message}`);
-  }
+  // a damaged file is reported by the reader itself, naming the file
+  const file = readSafetensors(path);
   const values = new Map<string, Float32Array>();
   for (const p of params) {
     const tensor = file.tensors.get(p.name);

@@ -109,6 +109,9 @@ async function trainCommand(file: string, flags: TrainFlags): Promise<number> {
   let unlock: () => void;
   try {
     unlock = lockRun(runDir);
+    // a save killed midway left temporaries behind; with the lock held they are ours to remove
+    const { cleanStaleTemporaries } = await import("../runtime/checkpoint.js");
+    cleanStaleTemporaries(runDir);
   } catch (err) {
     if (err instanceof RunLockedError) throw new UserError(err.message);
     throw err;

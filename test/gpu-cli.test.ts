@@ -54,7 +54,7 @@ describe("archc compile -> archc run", () => {
   it("run rejects a file that is not an executable, as a user error", async () => {
     const result = await archc(["run", "examples/tiny.arch"]);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toMatch(/not JSON|not an archx/);
+    expect(result.stderr).toMatch(/not valid JSON|not an archx/);
   });
 
   it("the run command and the runtime it uses import nothing from the compiler's passes or code generation", () => {
