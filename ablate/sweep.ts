@@ -3,7 +3,7 @@
 // and metrics. A finished or diverged run is never rerun; a half-trained one continues from its
 // last checkpoint; Ctrl-C saves the current run and stops the sweep.
 
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { GpuContext } from "../runtime/device.js";
 import { listCheckpoints, resolveCheckpoint } from "../runtime/checkpoint.js";
@@ -22,6 +22,7 @@ import {
   writeRunRecord,
 } from "./folder.js";
 import { SweepError, type PlannedRun, type SweepPlan } from "./plan.js";
+import { makeOutputDir } from "../runtime/output-dir.js";
 
 export interface SweepOptions {
   /** the .arch file, for data paths relative to it and for the manifest */
@@ -57,7 +58,7 @@ export function openSweepFolder(plan: SweepPlan, file: string, dir: string): voi
     writeManifest(dir, { ...wanted, variants: [...wanted.variants, ...kept] });
     return;
   }
-  mkdirSync(dir, { recursive: true });
+  makeOutputDir(dir);
   writeManifest(dir, wanted);
 }
 

@@ -31,6 +31,7 @@ import {
 } from "./damaged-file.js";
 import { readSafetensors, writeSafetensors, type Tensor } from "./safetensors.js";
 import { modelSpecProblem, trainSpecProblem } from "./spec-check.js";
+import { makeOutputDir } from "./output-dir.js";
 
 /** The one tensor of a cpu-bigram checkpoint (runtime/train/cpu-bigram.ts names it too). */
 const BIGRAM_TABLE_NAME = "bigram.table";
@@ -165,7 +166,7 @@ export function saveCheckpoint(
   shapes: ReadonlyMap<string, readonly number[]>,
   info: Omit<CheckpointInfo, "format" | "formatVersion" | "archcVersion" | "step" | "savedAt">,
 ): string {
-  mkdirSync(runDir, { recursive: true });
+  makeOutputDir(runDir);
   cleanStaleTemporaries(runDir);
   const name = checkpointDirName(state.step);
   const finalDir = join(runDir, name);

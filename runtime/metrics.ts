@@ -2,8 +2,9 @@
 // one record per logged step, one per evaluation. Each record is appended as soon as it exists,
 // so a crashed run keeps everything up to the crash and `tail -f` follows a live one.
 
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { makeOutputDir } from "./output-dir.js";
 
 export interface StepRecord {
   step: number; // optimizer steps completed
@@ -22,7 +23,7 @@ export interface EvalRecord {
 
 export class MetricsLog {
   constructor(readonly path: string) {
-    mkdirSync(dirname(path), { recursive: true });
+    makeOutputDir(dirname(path));
   }
 
   /** Written at the start of every run and every resume, so a resumed file says where it joined. */

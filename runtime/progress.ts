@@ -126,7 +126,11 @@ class PlainProgress implements Progress {
   warmedUp(step: number): void {
     this.eta.warmedUp(step);
     const seconds = (performance.now() - this.startTime) / 1000;
-    this.out.write(`${this.prefix}first step done after ${formatDuration(seconds)} (shader compilation)\n`);
+    // a driver compiles shaders on their first use: say where the first minute went
+    if (seconds >= 1)
+      this.out.write(
+        `${this.prefix}first step done after ${formatDuration(seconds)} (the driver compiled its shaders)\n`,
+      );
   }
 
   tick(step: number): void {

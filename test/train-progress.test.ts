@@ -1,5 +1,5 @@
 import { PassThrough } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createProgress, formatDuration } from "../runtime/progress.js";
 
 function plainStream(): { stream: NodeJS.WriteStream; text: () => string } {
@@ -14,6 +14,7 @@ describe("progress", () => {
     const { stream, text } = plainStream();
     const progress = createProgress(stream);
     progress.start(100, 0);
+    progress.warmedUp(1);
     progress.tick(1);
     progress.report(10, { loss: 3.14159, lr: 0.001, tokensPerSecond: 12345 });
     progress.note("step 10: val_loss 3.0000");
@@ -25,6 +26,27 @@ describe("progress", () => {
     );
     expect(lines[2]).toBe("step 10: val_loss 3.0000");
     expect(lines).toHaveLength(3); // ticks alone print nothing
+  });
+
+  it("estimates the time left from the steps after warm-up, not from the start", () => {
+    const { stream, text } = plainStream();
+    let now = 0;
+    const clock = vi.spyOn(performance, "now").mockImplementation(() => now);
+    try {
+      const progress = createProgress(stream);
+      progress.start(100, 0);
+      progress.report(1, { loss: 5 });
+      now = 120_000; // the first step took two minutes: the driver compiled every shader
+      progress.warmedUp(1);
+      now = 120_000 + 9 * 500; // then 9 steps at half a second each
+      progress.report(10, { loss: 4 });
+    } finally {
+      clock.mockRestore();
+    }
+    const lines = text().trimEnd().split("\n");
+    expect(lines[1]).toMatch(/ETA after warm-up$/);
+    expect(lines[2]).toBe("first step done after 2m00s (the driver compiled its shaders)");
+    expect(lines[3]).toMatch(/ETA 45s$/); // 90 steps x 0.5 s, not 90 x 12.4 s
   });
 
   it("says where a resumed run starts", () => {

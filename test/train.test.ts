@@ -114,7 +114,8 @@ describe("training loop", () => {
     await runTrainingLoop(
       options(tempRun(), counting, { train: { ...train, logEvery: 4, checkpointEvery: 6 } }),
     );
-    expect(reads).toEqual([4, 6, 8, 12, 16, 18, 20]);
+    // and once after the first step, which times the warm-up (the driver compiling its shaders)
+    expect(reads).toEqual([1, 4, 6, 8, 12, 16, 18, 20]);
   });
 
   it("resumes exactly: 10 steps, Ctrl-C, resume 10 gives the losses of 20 uninterrupted steps", async () => {

@@ -2,12 +2,13 @@
 // table), report.md (the table, the compute multiplier and the figures, for a paper's appendix), and
 // each figure as SVG and PNG under figures/.
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ReportData, VariantReport } from "./build.js";
 import { depthHeatmapSpec, depthRmsSpec, finalLossSpec, lossCurvesSpec } from "./charts.js";
 import { formatFlops } from "./multiplier.js";
 import { renderChart } from "./render.js";
+import { makeOutputDir } from "../../runtime/output-dir.js";
 
 export const REPORT_FILES = { json: "report.json", csv: "report.csv", md: "report.md", figures: "figures" };
 
@@ -149,7 +150,7 @@ interface Figure {
 
 async function writeFigures(data: ReportData, dir: string): Promise<Figure[]> {
   const figuresDir = join(dir, REPORT_FILES.figures);
-  mkdirSync(figuresDir, { recursive: true });
+  makeOutputDir(figuresDir);
   const figures: Figure[] = [];
   const emit = async (name: string, caption: string, spec: Parameters<typeof renderChart>[0]) => {
     const { svg, png } = await renderChart(spec);

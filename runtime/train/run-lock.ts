@@ -2,8 +2,9 @@
 // same place would interleave two different runs. The lock is a file holding the owner's pid;
 // a lock whose process is gone (a crash, a kill -9) is taken over.
 
-import { openSync, closeSync, readFileSync, rmSync, writeSync, mkdirSync } from "node:fs";
+import { openSync, closeSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { makeOutputDir } from "../output-dir.js";
 
 export const LOCK_FILE = ".lock";
 
@@ -21,7 +22,7 @@ export class RunLockedError extends Error {}
 
 /** Takes the run directory's lock; returns the function that releases it. */
 export function lockRun(runDir: string): () => void {
-  mkdirSync(runDir, { recursive: true });
+  makeOutputDir(runDir);
   const path = join(runDir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
