@@ -2,6 +2,7 @@
 // stack trace) and internal errors (said to be ours, with the stack).
 
 import { DamagedFileError } from "../runtime/damaged-file.js";
+import { DataError } from "../runtime/data/data-error.js";
 
 export const EXIT = { ok: 0, userError: 1, usage: 2, internal: 3 } as const;
 
@@ -17,7 +18,7 @@ export class UserError extends Error {
 
 export function reportFailure(err: unknown): number {
   // a damaged or missing input file (the readers turn fs errors on the user's paths into these)
-  if (err instanceof DamagedFileError) {
+  if (err instanceof DamagedFileError || err instanceof DataError) {
     process.stderr.write(`archc: ${err.message}\n`);
     return EXIT.userError;
   }

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { brownFileToText } from "./brown-text.js";
+import { DataError } from "./data-error.js";
 
 export interface DocumentSource {
   /** a short description for logs and checkpoints */
@@ -21,7 +22,7 @@ export function brownDocuments(): DocumentSource {
   const names = readdirSync(folder)
     .filter((name) => /^c[a-r]\d\d$/.test(name))
     .sort();
-  if (names.length === 0) throw new Error(`no Brown corpus files (c??nn) found in ${folder}`);
+  if (names.length === 0) throw new DataError(`no Brown corpus files (c??nn) found in ${folder}`);
   return {
     description: `brown (${names.length} documents)`,
     names,
@@ -54,10 +55,13 @@ function listTextFiles(folder: string): string[] {
 
 export function textDocuments(path: string): DocumentSource {
   const stat = statSync(path, { throwIfNoEntry: false });
-  if (!stat) throw new Error(`training data "${path}" does not exist`);
+  if (!stat) throw new DataError(`training data "${path}" does not exist`);
+  // a FIFO or a device (/dev/zero) would be read forever
+  if (!stat.isDirectory() && !stat.isFile())
+    throw new DataError(`training data "${path}" is not a regular file or a folder`);
   const files = stat.isDirectory() ? listTextFiles(path) : [path];
   if (files.length === 0)
-    throw new Error(`no text files (${[...TEXT_EXTENSIONS].join(", ")}) under "${path}"`);
+    throw new DataError(`no text files (${[...TEXT_EXTENSIONS].join(", ")}) under "${path}"`);
   return {
     description: `${path} (${files.length} file${files.length === 1 ? "" : "s"})`,
     names: stat.isDirectory() ? files.map((f) => relative(path, f)) : [path],

@@ -3,6 +3,7 @@
 
 import { Rng } from "./rng.js";
 import type { TokenArray } from "./token-buffer.js";
+import { DataError } from "./data-error.js";
 
 export interface Batch {
   /** [batch, seq], row-major */
@@ -16,7 +17,7 @@ const TRAIN_STREAM = 0x7472;
 
 function checkWindow(stream: TokenArray, seq: number, what: string): void {
   if (stream.length < seq + 1) {
-    throw new Error(
+    throw new DataError(
       `the ${what} split has ${stream.length} tokens, fewer than one sequence of ${seq}+1; use more data or a shorter seq`,
     );
   }
