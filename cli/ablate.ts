@@ -3,7 +3,7 @@
 // interrupted sweep: finished runs are kept, half-trained ones resume from their last checkpoint.
 
 import type { Command } from "commander";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { AblationSpec } from "../compiler/spec.js";
 import { EXIT, reportFailure, UserError } from "./common.js";
 import { integerFlag } from "./flags.js";
@@ -46,7 +46,12 @@ async function selectAblation(file: string, name: string | undefined) {
   const text = api.formatDiagnostics(result);
   if (api.hasErrors(result)) throw new UserError(text.trimEnd());
   if (text.trim().length > 0) process.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
-  const ablations = result.program.ablations;
+  // the file's own ablations: an imported file's ablation is only run when named
+  const ablations = new Map(
+    [...result.program.ablations].filter(
+      ([n, a]) => n === name || resolve(a.span?.file ?? "") === resolve(file),
+    ),
+  );
   let ablation: AblationSpec | undefined;
   if (name !== undefined) {
     ablation = ablations.get(name);

@@ -2,7 +2,7 @@
 // one-line summary for each file that has no errors.
 
 import type { Command } from "commander";
-import { existsSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { EXIT, UserError } from "./common.js";
 
 function plural(count: number, word: string): string {
@@ -10,9 +10,12 @@ function plural(count: number, word: string): string {
 }
 
 async function checkFiles(files: string[]): Promise<number> {
-  for (const file of files)
-    if (!existsSync(file) || !statSync(file).isFile())
-      throw new UserError(`no such file: ${file}`, EXIT.usage);
+  const { sourceFileProblem } = await import("../compiler/check/source-file.js");
+  for (const file of files) {
+    if (!existsSync(file)) throw new UserError(`no such file: ${file}`, EXIT.usage);
+    const problem = sourceFileProblem(file);
+    if (problem) throw new UserError(`cannot check ${file}: ${problem}`, EXIT.usage);
+  }
   // imported here, not at the top, so that `archc --help` does not load the parser
   const { loadProgram, formatDiagnostics, hasErrors } = await import("../compiler/frontend.js");
   let failed = false;

@@ -2,9 +2,15 @@
 // --batch/--seq flags. Front-end diagnostics go to stderr and become exit code 1.
 
 import type { ModelSpec } from "../compiler/spec.js";
-import { UserError } from "./common.js";
+import { existsSync } from "node:fs";
+import { shapeProblem } from "../compiler/check/limits.js";
+import { EXIT, UserError } from "./common.js";
 
 export async function loadModel(file: string, modelName: string | undefined): Promise<ModelSpec> {
+  const { sourceFileProblem } = await import("../compiler/check/source-file.js");
+  if (!existsSync(file)) throw new UserError(`no such file: ${file}`);
+  const problem = sourceFileProblem(file);
+  if (problem) throw new UserError(`cannot read ${file}: ${problem}`);
   const { findModel, formatDiagnostics, hasErrors, loadProgram } = await import("../compiler/frontend.js");
   const result = loadProgram([file]);
   const text = formatDiagnostics(result);
@@ -17,7 +23,7 @@ export async function loadModel(file: string, modelName: string | undefined): Pr
 export function positiveInteger(value: string, flag: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1)
-    throw new UserError(`${flag} must be a positive integer, got '${value}'`);
+    throw new UserError(`${flag} must be a positive integer, got '${value}'`, EXIT.usage);
   return n;
 }
 
@@ -31,6 +37,9 @@ export function graphShape(model: ModelSpec, flags: ShapeFlags): { batch: number
   const batch = flags.batch === undefined ? 1 : positiveInteger(flags.batch, "--batch");
   const seq = flags.seq === undefined ? model.context : positiveInteger(flags.seq, "--seq");
   if (seq > model.context)
-    throw new UserError(`--seq ${seq} exceeds model ${model.name}'s context ${model.context}`);
+    throw new UserError(`--seq ${seq} exceeds model ${model.name}'s context ${model.context}`, EXIT.usage);
+  const problem = shapeProblem(model, batch, seq);
+  if (problem)
+    throw new UserError(`model ${model.name} cannot run at --batch ${batch} --seq ${seq}: ${problem}`);
   return { batch, seq };
 }

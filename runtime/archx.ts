@@ -1,7 +1,6 @@
 // The executable format (.archx): a self-contained, versioned JSON plan that the runtime executes
 // without the compiler. docs/archx.md describes every field.
 
-import { writeFileSync } from "node:fs";
 import type { DType, Init } from "../compiler/ir/ir.js";
 import {
   DamagedFileError,
@@ -12,6 +11,7 @@ import {
   readUserFile,
   show,
 } from "./damaged-file.js";
+import { writeOutputFile } from "./output-dir.js";
 
 export const ARCHX_FORMAT = "archx";
 // 2: a binding may be a whole pool ({ pool }) instead of one value
@@ -98,7 +98,7 @@ export class ArchxError extends DamagedFileError {
 const RECOMPILE = "the executable is damaged: compile it again with archc compile";
 
 export function writeExecutable(path: string, exe: Executable): void {
-  writeFileSync(path, JSON.stringify(exe, null, 1) + "\n");
+  writeOutputFile(path, JSON.stringify(exe, null, 1) + "\n");
 }
 
 const DTYPES: readonly string[] = ["f32", "i32"];

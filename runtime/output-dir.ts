@@ -2,7 +2,7 @@
 // never returns for some paths (`/proc/run` loops forever inside Node), so the path is created one
 // component at a time, and a folder that cannot hold a run fails at once with the reason.
 
-import { accessSync, constants, mkdirSync, statSync } from "node:fs";
+import { accessSync, constants, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { DamagedFileError } from "./damaged-file.js";
 
@@ -60,5 +60,26 @@ export function makeOutputDir(path: string): void {
     accessSync(path, constants.W_OK);
   } catch (err) {
     throw failure(path, err);
+  }
+}
+
+const WRITE_WHY: Record<string, string> = {
+  EISDIR: "is a folder, not a file",
+  ENOENT: "cannot be written: its folder does not exist",
+  ENOTDIR: "cannot be written: a part of the path is a file",
+};
+
+/** Writes a file the user named; a path that cannot take it is the user's to change, said plainly. */
+export function writeOutputFile(path: string, data: string | Uint8Array): void {
+  try {
+    writeFileSync(path, data);
+  } catch (err) {
+    const code = String((err as { code?: unknown } | null)?.code ?? "");
+    if (!code.startsWith("E")) throw err;
+    throw new DamagedFileError(
+      path,
+      WRITE_WHY[code] ?? WHY[code] ?? `cannot be written (${code})`,
+      "choose another output path",
+    );
   }
 }

@@ -49,14 +49,15 @@ describe("archc ir / inspect commands on the examples", () => {
     ]);
   });
 
-  it("user errors go to stderr with exit code 1 and no stack trace", async () => {
-    for (const args of [
-      ["ir", "examples/tiny.arch", "--model", "nope"],
-      ["inspect", "examples/does-not-exist.arch"],
-      ["inspect", "examples/tiny.arch", "--seq", "0"],
-    ]) {
-      const r = await run(args);
-      expect(r.exitCode).toBe(1);
+  it("user errors go to stderr with exit code 1 (2 for a bad flag value) and no stack trace", async () => {
+    for (const [args, code] of [
+      [["ir", "examples/tiny.arch", "--model", "nope"], 1],
+      [["inspect", "examples/does-not-exist.arch"], 1],
+      [["inspect", "examples/tiny.arch", "--seq", "0"], 2],
+      [["inspect", "examples/tiny.arch", "--seq", "65"], 2],
+    ] as const) {
+      const r = await run([...args]);
+      expect(r.exitCode).toBe(code);
       expect(r.stdout).toBe("");
       expect(r.stderr).toMatch(/^archc: /);
       expect(r.stderr).not.toMatch(/\n\s+at /);
