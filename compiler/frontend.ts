@@ -1,14 +1,14 @@
 // The front end's public face: .arch text in, a checked ProgramSpec and diagnostics out.
 // User errors never throw; a throw from inside is a bug and is reported as one (A0901).
 
-import { readFileSync } from "node:fs";
 import { UserError } from "../cli/common.js";
 import { DiagnosticSink, makeDiagnostic } from "./diagnostics/diagnostic.js";
 import type { Diagnostic } from "./diagnostics/diagnostic.js";
 import { formatDiagnosticList } from "./diagnostics/format.js";
 import { FileLoader } from "./check/loader.js";
 import { checkProgram } from "./check/program.js";
-import { closestName } from "./check/suggest.js";
+import { readSourceFile } from "./check/source-file.js";
+import { closestName, resetSuggestionBudget } from "./check/suggest.js";
 import type { ModelSpec, ProgramSpec } from "./spec.js";
 
 export type { Diagnostic } from "./diagnostics/diagnostic.js";
@@ -25,6 +25,7 @@ function emptyProgram(): ProgramSpec {
 
 function load(roots: { file: string; text?: string }[], readFile: (path: string) => string): LoadResult {
   const sink = new DiagnosticSink();
+  resetSuggestionBudget();
   const loader = new FileLoader(sink, readFile);
   let program = emptyProgram();
   try {
@@ -50,12 +51,12 @@ const rootFiles = new WeakMap<LoadResult, string[]>();
 export function loadProgram(files: string[], opts?: { readFile?: (path: string) => string }): LoadResult {
   return load(
     files.map((file) => ({ file })),
-    opts?.readFile ?? ((p) => readFileSync(p, "utf8")),
+    opts?.readFile ?? readSourceFile,
   );
 }
 
 export function loadSource(path: string, text: string): LoadResult {
-  return load([{ file: path, text }], (p) => readFileSync(p, "utf8"));
+  return load([{ file: path, text }], readSourceFile);
 }
 
 export function formatDiagnostics(result: LoadResult): string {
@@ -76,6 +77,7 @@ export function findModel(result: LoadResult, name?: string): ModelSpec {
         .flatMap((a) => a.variants.map((v) => v.model))
         .find((m) => m.name === name);
     if (model) return model;
+    resetSuggestionBudget();
     const suggestion = closestName(name, models.keys());
     throw new UserError(`no model named '${name}'${suggestion ? `; did you mean '${suggestion}'?` : ""}`);
   }

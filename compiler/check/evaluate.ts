@@ -51,8 +51,9 @@ export class Evaluator {
         if (bound) return bound;
         return { kind: "symbol", name: expr.name, span: expr.span, scopeNames: () => this.scope.names() };
       }
-      case "call":
-        return {
+      case "call": {
+        if (!this.ctx.enterNesting(expr.span)) return { kind: "error", span: expr.span };
+        const value: Value = {
           kind: "call",
           name: expr.callee.name,
           nameSpan: expr.callee.span,
@@ -64,13 +65,20 @@ export class Evaluator {
             span: a.span,
           })),
         };
-      case "list":
-        return {
+        this.ctx.leaveNesting();
+        return value;
+      }
+      case "list": {
+        if (!this.ctx.enterNesting(expr.span)) return { kind: "error", span: expr.span };
+        const value: Value = {
           kind: "list",
           items: expr.items.map((e) => this.evaluate(e)),
           exprs: expr.items,
           span: expr.span,
         };
+        this.ctx.leaveNesting();
+        return value;
+      }
       case "negate": {
         const operand = this.evaluate(expr.operand);
         if (operand.kind === "error") return operand;

@@ -9,7 +9,8 @@ import { Evaluator, isPrimitiveSublayer, type Scope } from "./evaluate.js";
 import { bindArguments } from "./options.js";
 import { Reader } from "./read.js";
 import { closestName } from "./suggest.js";
-import type { CallArgument, CallValue, Value } from "./values.js";
+import { describeCycle, type CallArgument, type CallValue, type Value } from "./values.js";
+import { MAX_BLOCK_INSTANCES, MAX_SUBLAYERS, MAX_TENSOR_ELEMENTS } from "./limits.js";
 
 export interface ModelShape {
   dim: number | undefined;
@@ -23,6 +24,7 @@ const MLP_PARAMS = ["kind", "hidden"] as const;
 class BlockScope implements Scope {
   private readonly values = new Map<string, Value>();
   private readonly evaluating = new Set<string>();
+  private readonly params = new Map<string, BlockDecl["params"][number]>();
 
   constructor(
     private readonly ctx: CheckContext,
@@ -30,22 +32,30 @@ class BlockScope implements Scope {
     given: Map<string, Value>,
   ) {
     for (const [name, value] of given) this.values.set(name, value);
+    for (const param of block.params)
+      if (!this.params.has(param.name.name)) this.params.set(param.name.name, param);
   }
 
   lookup(name: string, at: SourceSpan): Value | undefined {
     const known = this.values.get(name);
     if (known) return known;
-    const param = this.block.params.find((p) => p.name.name === name);
+    const param = this.params.get(name);
     if (!param?.defaultValue) return undefined;
     if (this.evaluating.has(name)) {
-      this.ctx.report("A0213", at, { name, cycle: [...this.evaluating, name].join(" → ") });
+      this.ctx.report("A0213", at, { name, cycle: describeCycle([...this.evaluating, name]) });
       return { kind: "error", span: at };
+    }
+    if (!this.ctx.enter(at, "parameter", name)) {
+      const error: Value = { kind: "error", span: at };
+      for (const pending of this.evaluating) this.values.set(pending, error);
+      return error;
     }
     this.evaluating.add(name);
     const value = new Evaluator(this.ctx, this).evaluate(param.defaultValue);
     this.evaluating.delete(name);
-    this.values.set(name, value);
-    return value;
+    this.ctx.leave();
+    if (!this.values.has(name)) this.values.set(name, value);
+    return this.values.get(name);
   }
 
   names(): Iterable<string> {
@@ -57,6 +67,11 @@ export class LayerBuilder {
   private readonly reader: Reader;
   /** blocks being expanded, outermost first, to catch a block that contains itself */
   private readonly active: string[] = [];
+  private readonly activeSet = new Set<string>();
+  /** block instances expanded so far (MAX_BLOCK_INSTANCES) */
+  private instances = 0;
+  /** set once a size limit is reported: the rest of the layers is not expanded */
+  private overflowed = false;
 
   constructor(
     private readonly ctx: CheckContext,
@@ -96,11 +111,18 @@ export class LayerBuilder {
     }
     const layers: LayerSpec[] = [];
     let complete = true;
+    let total = 0;
     for (const item of items) {
       const sublayers = this.instantiate(item.call);
+      if (this.overflowed) return undefined;
       if (!sublayers) {
         complete = false;
         continue;
+      }
+      total += sublayers.length * item.count;
+      if (total > MAX_SUBLAYERS) {
+        this.ctx.report("A0413", stack.span, { max: MAX_SUBLAYERS, what: "sublayers" });
+        return undefined;
       }
       for (let i = 0; i < item.count; i++)
         layers.push({ block: item.call.name, sublayers: sublayers.map((s) => ({ ...s })) });
@@ -124,11 +146,17 @@ export class LayerBuilder {
       this.reportUnknownBlock(call.name, call.nameSpan);
       return undefined;
     }
-    if (this.active.includes(block.name.name)) {
+    if (this.overflowed) return undefined;
+    if (this.activeSet.has(block.name.name)) {
       this.ctx.report("A0218", call.nameSpan, {
         name: block.name.name,
-        cycle: [...this.active, block.name.name].join(" → "),
+        cycle: describeCycle([...this.active, block.name.name]),
       });
+      return undefined;
+    }
+    if (++this.instances > MAX_BLOCK_INSTANCES) {
+      this.ctx.report("A0413", call.nameSpan, { max: MAX_BLOCK_INSTANCES, what: "block instances" });
+      this.overflowed = true;
       return undefined;
     }
     const paramNames = block.params.map((p) => p.name.name);
@@ -144,17 +172,28 @@ export class LayerBuilder {
       if (!block.recovered) this.ctx.report("A0407", block.name.span, { name: block.name.name });
       return undefined;
     }
+    if (!this.ctx.enter(call.nameSpan, "block", block.name.name)) {
+      this.overflowed = true;
+      return undefined;
+    }
     const scope = new BlockScope(this.ctx, block, given);
     const evaluator = new Evaluator(this.ctx, scope);
     this.active.push(block.name.name);
+    this.activeSet.add(block.name.name);
     const sublayers: SublayerSpec[] = [];
     for (const statement of block.body) {
       const produced = this.sublayer(statement, evaluator);
-      if (produced) sublayers.push(...produced);
-      else complete = false;
+      if (this.overflowed) break;
+      if (!produced) complete = false;
+      else if (sublayers.length + produced.length > MAX_SUBLAYERS) {
+        this.ctx.report("A0413", statement.span, { max: MAX_SUBLAYERS, what: "sublayers" });
+        this.overflowed = true;
+      } else for (const s of produced) sublayers.push(s);
     }
     this.active.pop();
-    return complete ? sublayers : undefined;
+    this.activeSet.delete(block.name.name);
+    this.ctx.leave();
+    return complete && !this.overflowed ? sublayers : undefined;
   }
 
   private sublayer(statement: Sublayer, evaluator: Evaluator): SublayerSpec[] | undefined {
@@ -226,6 +265,15 @@ export class LayerBuilder {
     }
     const hidden = this.reader.integer(hiddenValue, "mlp hidden size", { min: 1, max: 1 << 20 });
     if (kind === undefined || hidden === undefined) return undefined;
+    const { dim } = this.shape;
+    if (dim !== undefined && hidden * dim > MAX_TENSOR_ELEMENTS) {
+      this.ctx.report("A0411", hiddenValue.span, {
+        what: `an MLP weight (hidden × dim = ${hidden} × ${dim})`,
+        count: hidden * dim,
+        max: MAX_TENSOR_ELEMENTS,
+      });
+      return undefined;
+    }
     return [{ kind: "mlp", mlp: kind, hidden }];
   }
 }

@@ -7,10 +7,18 @@ import type { Expr, Field, Identifier } from "../syntax/ast.js";
 import type { CheckContext, ModelDecl } from "./context.js";
 import { Evaluator, type Scope } from "./evaluate.js";
 import { LayerBuilder } from "./layers.js";
+import {
+  attnresSources,
+  MAX_ATTNRES_SOURCES,
+  MAX_PARAMETERS,
+  MAX_TENSOR_ELEMENTS,
+  MAX_VOCAB,
+  parameterUpperBound,
+} from "./limits.js";
 import { readOption } from "./options.js";
 import { Reader } from "./read.js";
 import { closestName } from "./suggest.js";
-import { printValue, type Value } from "./values.js";
+import { describeCycle, printValue, type Value } from "./values.js";
 
 /** Fields the compiler gives meaning to; any other field is a named helper value. */
 export const MODEL_FIELDS = [
@@ -52,6 +60,17 @@ export function ancestry(ctx: CheckContext, decl: ModelDecl): ModelDecl[] {
 
 export function mergeFields(ctx: CheckContext, chain: ModelDecl[]): Map<string, MergedField> {
   const merged = new Map<string, MergedField>();
+  const budget = ctx.definitions.fieldBudget;
+  if (budget && chain.length > 0) {
+    const size = chain.reduce((n, decl) => n + decl.fields.length, 0);
+    if (size > budget.left) {
+      budget.left = 0;
+      const last = chain[chain.length - 1];
+      ctx.report("A0224", last.name.span, { max: MAX_PROGRAM_FIELDS, name: last.name.name });
+      return merged;
+    }
+    budget.left -= size;
+  }
   for (const decl of chain) {
     const own = new Set<string>();
     for (const field of decl.fields) {
@@ -92,15 +111,22 @@ class ModelScope implements Scope {
     const field = this.fields.get(name);
     if (!field) return undefined;
     if (this.evaluating.includes(name)) {
-      const cycle = [...this.evaluating.slice(this.evaluating.indexOf(name)), name].join(" → ");
+      const cycle = describeCycle([...this.evaluating.slice(this.evaluating.indexOf(name)), name]);
       this.ctx.report("A0213", at ?? field.nameSpan, { name, cycle });
       return { kind: "error", span: at ?? field.nameSpan };
+    }
+    if (!this.ctx.enter(at ?? field.nameSpan, "field", name)) {
+      // the whole chain above is cut here; its fields are errors, not evaluated again
+      const error: Value = { kind: "error", span: at ?? field.nameSpan };
+      for (const pending of this.evaluating) this.values.set(pending, error);
+      return error;
     }
     this.evaluating.push(name);
     const value = new Evaluator(this.ctx, this).evaluate(field.value);
     this.evaluating.pop();
-    this.values.set(name, value);
-    return value;
+    this.ctx.leave();
+    if (!this.values.has(name)) this.values.set(name, value);
+    return this.values.get(name);
   }
 
   names(): Iterable<string> {
@@ -117,7 +143,24 @@ export interface ModelSource {
   span: SourceSpan;
 }
 
+/** Fields of one model, its inherited ones included: honest models have a few dozen. */
+export const MAX_MODEL_FIELDS = 4096;
+/**
+ * Fields checked across a program, each model (and ablation variant) counting its inherited
+ * fields again: checking is linear in this, and it bounds the time a file can take.
+ */
+export const MAX_PROGRAM_FIELDS = 2 ** 19;
+
 export function buildModel(ctx: CheckContext, source: ModelSource): ModelSpec | undefined {
+  const budget = ctx.definitions.fieldBudget;
+  if (budget) {
+    if (source.fields.size > budget.left) {
+      budget.left = 0;
+      ctx.report("A0224", source.nameSpan, { max: MAX_PROGRAM_FIELDS, name: source.name });
+      return undefined;
+    }
+    budget.left -= source.fields.size;
+  }
   const scope = new ModelScope(ctx, source.fields);
   const reader = new Reader(ctx);
   const get = (name: string) => scope.field(name);
@@ -138,16 +181,34 @@ export function buildModel(ctx: CheckContext, source: ModelSource): ModelSpec | 
     if (result === undefined) scope.values.set(name, { kind: "error", span: value.span });
     return result;
   };
-  const vocab = read("vocab", (v) => reader.integer(v, "vocab", { min: 1, max: 1 << 24 }));
-  const context = read("context", (v) => reader.integer(v, "context", { min: 1, max: 1 << 20 }));
-  const dim = read("dim", (v) => reader.integer(v, "dim", { min: 1, max: 1 << 16 }));
+  let vocab = read("vocab", (v) => reader.integer(v, "vocab", { min: 1, max: MAX_VOCAB }));
+  let context = read("context", (v) => reader.integer(v, "context", { min: 1, max: 1 << 20 }));
+  const dim = read("dim", (v) =>
+    tensorFits(ctx, reader.integer(v, "dim", { min: 1, max: 1 << 16 }), v, (d) => [
+      `an attention weight (dim × dim = ${d} × ${d})`,
+      d * d,
+    ]),
+  );
   const norm = readNorm(ctx, get("norm"));
   const position = readPosition(ctx, get("position"));
+  if (vocab !== undefined && dim !== undefined)
+    vocab = read("vocab", (v) =>
+      tensorFits(ctx, vocab, v, (n) => [`the embedding table (vocab × dim = ${n} × ${dim})`, n * dim]),
+    );
+  if (context !== undefined && dim !== undefined && position?.kind === "learned")
+    context = read("context", (v) =>
+      tensorFits(ctx, context, v, (n) => [`the learned positions (context × dim = ${n} × ${dim})`, n * dim]),
+    );
   const tied = read("tied", (v) => reader.bool(v, "tied")) ?? (source.fields.has("tied") ? undefined : true);
   const layersValue = get("layers");
   const layers =
     layersValue && new LayerBuilder(ctx, { dim, rope: position?.kind === "rope" }).build(layersValue);
-  const residual = readResidual(ctx, get("residual"), layers?.length);
+  const residual = readResidual(
+    ctx,
+    get("residual"),
+    layers?.length,
+    layers?.reduce((n, layer) => n + layer.sublayers.length, 0),
+  );
 
   // every field, helpers included, is evaluated: a typo in an unused helper is still an error
   const fields: Record<string, string | number | boolean> = {};
@@ -177,6 +238,11 @@ export function buildModel(ctx: CheckContext, source: ModelSource): ModelSpec | 
   )
     return undefined;
   if (layers.length === 0) return undefined;
+  const parameters = parameterUpperBound({ vocab, dim, context, tied, position, layers, residual });
+  if (parameters > MAX_PARAMETERS) {
+    ctx.report("A0414", source.nameSpan, { name: source.name, count: parameters, max: MAX_PARAMETERS });
+    return undefined;
+  }
   return {
     name: source.name,
     vocab,
@@ -229,10 +295,25 @@ function readPosition(ctx: CheckContext, value: Value | undefined): PositionSpec
   return theta === undefined ? undefined : { kind: "rope", theta };
 }
 
+/** `n`, or undefined after A0411 when the tensor `describe(n)` names would be too large. */
+function tensorFits(
+  ctx: CheckContext,
+  n: number | undefined,
+  value: Value,
+  describe: (n: number) => [string, number],
+): number | undefined {
+  if (n === undefined) return undefined;
+  const [what, count] = describe(n);
+  if (count <= MAX_TENSOR_ELEMENTS) return n;
+  ctx.report("A0411", value.span, { what, count, max: MAX_TENSOR_ELEMENTS });
+  return undefined;
+}
+
 function readResidual(
   ctx: CheckContext,
   value: Value | undefined,
   layerCount: number | undefined,
+  sublayerCount: number | undefined,
 ): ResidualSpec | undefined {
   if (!value) return { kind: "add" };
   const option = readOption(ctx, value, "residual kind", { add: [], attn: RESIDUAL_SWITCHES });
@@ -256,15 +337,26 @@ function readResidual(
   const weights = arg("weights", "query", (v) => reader.choice(v, "weights", ["query", "static"] as const));
   const query = arg("query", "vector", (v) => reader.choice(v, "query", ["vector", "projected"] as const));
   if (blocks === undefined || keyNorm === undefined || !score || !weights || !query) return undefined;
+  if (sublayerCount !== undefined) {
+    const count = attnresSources(sublayerCount, blocks);
+    if (count > MAX_ATTNRES_SOURCES) {
+      ctx.report("A0412", value.span, { sublayers: sublayerCount, count, max: MAX_ATTNRES_SOURCES });
+      return undefined;
+    }
+  }
   return { kind: "attn", blocks, keyNorm, score, weights, query };
 }
 
 export function modelSourceOf(ctx: CheckContext, decl: ModelDecl): ModelSource {
+  const chain = ancestry(ctx, decl);
+  const budget = ctx.definitions.fieldBudget;
+  // past the program's budget mergeFields reports A0224 and merges nothing: not a missing field
+  const overBudget = budget !== undefined && chain.reduce((n, d) => n + d.fields.length, 0) > budget.left;
   return {
     name: decl.name.name,
     nameSpan: decl.name.span,
-    fields: mergeFields(ctx, ancestry(ctx, decl)),
-    recovered: decl.recovered,
+    fields: mergeFields(ctx, chain),
+    recovered: decl.recovered || overBudget,
     span: decl.span,
   };
 }

@@ -5,8 +5,9 @@ import { suggestionHint, type DiagnosticSink } from "../diagnostics/diagnostic.j
 import type { ModelSpec, ProgramSpec } from "../spec.js";
 import type { FileAst } from "../syntax/ast.js";
 import { buildAblation } from "./ablation.js";
-import { CheckContext, type Definitions, type ModelDecl } from "./context.js";
-import { buildModel, modelSourceOf } from "./model.js";
+import { CheckContext, MAX_DEFINITION_DEPTH, type Definitions, type ModelDecl } from "./context.js";
+import { buildModel, MAX_MODEL_FIELDS, MAX_PROGRAM_FIELDS, modelSourceOf } from "./model.js";
+import { describeCycleOf } from "./values.js";
 import { closestName } from "./suggest.js";
 import { buildTrain } from "./train.js";
 
@@ -20,6 +21,7 @@ export function collectDefinitions(asts: FileAst[], sink: DiagnosticSink): Defin
     models: new Map(),
     trains: new Map(),
     ablations: new Map(),
+    fieldBudget: { left: MAX_PROGRAM_FIELDS },
   };
   for (const ast of asts)
     for (const decl of ast.declarations) {
@@ -49,34 +51,90 @@ export function collectDefinitions(asts: FileAst[], sink: DiagnosticSink): Defin
   return definitions;
 }
 
-/** Reports unknown parents and `extends` cycles; returns the models whose chain is sound. */
+type Ancestry = { ok: true; depth: number; fields: number } | { ok: false };
+const BROKEN: Ancestry = { ok: false };
+
+/**
+ * Reports unknown parents, `extends` cycles, chains deeper than MAX_DEFINITION_DEPTH (A0222) and
+ * models with more than MAX_MODEL_FIELDS fields counting inherited ones (A0223); returns the models
+ * whose chain is sound. Each model's chain is walked once: what is known of a parent is kept.
+ */
 function checkInheritance(ctx: CheckContext): Set<string> {
-  const sound = new Set<string>();
-  for (const decl of ctx.definitions.models.values()) {
-    const chain: string[] = [decl.name.name];
-    let current: ModelDecl = decl;
-    let ok = true;
-    while (current.parent) {
+  const { models } = ctx.definitions;
+  const known = new Map<string, Ancestry>();
+  /** A0212 for each member of a cycle, reported when that member's turn comes, as it always was */
+  const cycleReports = new Map<ModelDecl, () => void>();
+
+  const resolve = (start: ModelDecl): void => {
+    const path: ModelDecl[] = [];
+    const onPath = new Map<string, number>();
+    let below: Ancestry;
+    for (let current = start; ;) {
+      onPath.set(current.name.name, path.length);
+      path.push(current);
+      if (!current.parent) {
+        below = { ok: true, depth: -1, fields: 0 };
+        break;
+      }
       const parentName = current.parent.name;
-      const parent = ctx.definitions.models.get(parentName);
+      const done = known.get(parentName);
+      if (done) {
+        below = done;
+        break;
+      }
+      const parent = models.get(parentName);
       if (!parent) {
-        const hint = suggestionHint(closestName(parentName, ctx.definitions.models.keys()));
+        const hint = suggestionHint(closestName(parentName, models.keys()));
         ctx.report("A0203", current.parent.span, { name: parentName, hint });
-        ok = false;
+        below = BROKEN;
         break;
       }
-      if (chain.includes(parentName)) {
-        if (current === decl || chain[0] === parentName)
-          ctx.report("A0212", current.parent.span, {
-            cycle: [...chain.slice(chain.indexOf(parentName)), parentName].join(" → "),
-          });
-        ok = false;
+      const at = onPath.get(parentName);
+      if (at !== undefined) {
+        const members = path.slice(at);
+        members.forEach((member, j) => {
+          const closer = members[(j + members.length - 1) % members.length];
+          cycleReports.set(member, () =>
+            ctx.report("A0212", closer.parent!.span, {
+              cycle: describeCycleOf(members.length + 1, (i) => members[(j + i) % members.length].name.name),
+            }),
+          );
+        });
+        below = BROKEN;
         break;
       }
-      chain.push(parentName);
       current = parent;
     }
-    if (ok) sound.add(decl.name.name);
+    for (let i = path.length - 1; i >= 0; i--) {
+      const model = path[i];
+      if (below.ok) {
+        const depth = below.depth + 1;
+        const fields = below.fields + model.fields.length;
+        if (depth > MAX_DEFINITION_DEPTH) {
+          ctx.report("A0222", model.parent!.span, {
+            limit: MAX_DEFINITION_DEPTH,
+            what: "model",
+            name: model.name.name,
+          });
+          below = BROKEN;
+        } else if (fields > MAX_MODEL_FIELDS) {
+          ctx.report("A0223", model.name.span, {
+            name: model.name.name,
+            count: fields,
+            max: MAX_MODEL_FIELDS,
+          });
+          below = BROKEN;
+        } else below = { ok: true, depth, fields };
+      }
+      known.set(model.name.name, below);
+    }
+  };
+
+  const sound = new Set<string>();
+  for (const decl of models.values()) {
+    if (!known.has(decl.name.name)) resolve(decl);
+    cycleReports.get(decl)?.();
+    if (known.get(decl.name.name)?.ok) sound.add(decl.name.name);
   }
   return sound;
 }

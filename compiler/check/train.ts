@@ -4,10 +4,11 @@ import { suggestionHint } from "../diagnostics/diagnostic.js";
 import type { ModelSpec, OptimizerSpec, ScheduleSpec, SourceSpan, TrainSpec } from "../spec.js";
 import type { CheckContext, TrainDecl } from "./context.js";
 import { Evaluator, type Scope } from "./evaluate.js";
+import { liveActivations, MAX_LIVE_ACTIVATIONS, MAX_TENSOR_ELEMENTS, widestRow } from "./limits.js";
 import { readOption } from "./options.js";
 import { Reader } from "./read.js";
 import { closestName } from "./suggest.js";
-import type { Value } from "./values.js";
+import { describeCycle, type Value } from "./values.js";
 
 export const TRAIN_FIELDS = [
   "model",
@@ -25,6 +26,15 @@ export const TRAIN_FIELDS = [
   "seed",
 ] as const;
 
+/** the attention kernel dispatches one workgroup layer per sequence: 65535 is WebGPU's guaranteed grid size */
+export const MAX_BATCH = 65535;
+/** batch × seq: the rows of every matmul, 64 to a tile, within 65535 tiles and well inside memory */
+export const MAX_TOKENS_PER_STEP = 1 << 21;
+/** validation batches are sampled once, up front, and held in host memory */
+export const MAX_EVAL_BATCHES = 10000;
+/** eval_batches × batch × seq: 2^24 tokens is 64 MiB of inputs and as much of targets */
+export const MAX_EVAL_TOKENS = 1 << 24;
+
 const OPTIMIZER_PARAMS = ["lr", "beta1", "beta2", "eps", "weight_decay", "clip"] as const;
 const SCHEDULE_PARAMS = ["warmup", "min_lr_ratio"] as const;
 const TOKENIZER_VOCAB = { bytes: 256, gpt2: 50257 } as const;
@@ -32,29 +42,40 @@ const TOKENIZER_VOCAB = { bytes: 256, gpt2: 50257 } as const;
 class TrainScope implements Scope {
   private readonly values = new Map<string, Value>();
   private readonly evaluating: string[] = [];
+  /** the first field of each name, as the linear search it replaces found it */
+  private readonly fields = new Map<string, TrainDecl["fields"][number]>();
 
   constructor(
     private readonly ctx: CheckContext,
     private readonly decl: TrainDecl,
-  ) {}
+  ) {
+    for (const field of decl.fields)
+      if (!this.fields.has(field.name.name)) this.fields.set(field.name.name, field);
+  }
 
   lookup(name: string, at: SourceSpan): Value | undefined {
     const done = this.values.get(name);
     if (done) return done;
-    const field = this.decl.fields.find((f) => f.name.name === name);
+    const field = this.fields.get(name);
     if (!field) return undefined;
     if (this.evaluating.includes(name)) {
       this.ctx.report("A0213", at, {
         name,
-        cycle: [...this.evaluating.slice(this.evaluating.indexOf(name)), name].join(" → "),
+        cycle: describeCycle([...this.evaluating.slice(this.evaluating.indexOf(name)), name]),
       });
       return { kind: "error", span: at };
+    }
+    if (!this.ctx.enter(at, "field", name)) {
+      const error: Value = { kind: "error", span: at };
+      for (const pending of this.evaluating) this.values.set(pending, error);
+      return error;
     }
     this.evaluating.push(name);
     const value = new Evaluator(this.ctx, this).evaluate(field.value);
     this.evaluating.pop();
-    this.values.set(name, value);
-    return value;
+    this.ctx.leave();
+    if (!this.values.has(name)) this.values.set(name, value);
+    return this.values.get(name);
   }
 
   names(): Iterable<string> {
@@ -107,12 +128,16 @@ export function buildTrain(
   const tokenizer = tokenizerValue
     ? reader.choice(tokenizerValue, "tokenizer", ["bytes", "gpt2"] as const)
     : "bytes";
-  const batch = count("batch", 8);
+  const batchValue = get("batch");
+  const batch = batchValue ? reader.integer(batchValue, "batch", { min: 1, max: MAX_BATCH }) : 8;
   const seqValue = get("seq");
   const seq = seqValue ? reader.integer(seqValue, "seq", { min: 1, max: 1 << 20 }) : model?.context;
   const steps = count("steps", 1000);
   const evalEvery = count("eval_every", 50);
-  const evalBatches = count("eval_batches", 4);
+  const evalBatchesValue = get("eval_batches");
+  const evalBatches = evalBatchesValue
+    ? reader.integer(evalBatchesValue, "eval_batches", { min: 1, max: MAX_EVAL_BATCHES })
+    : 4;
   const logEvery = count("log_every", 10);
   const checkpointEvery = count("checkpoint_every", 100);
   const seed = count("seed", 0, 0);
@@ -121,6 +146,34 @@ export function buildTrain(
 
   if (model && seq !== undefined && seq > model.context)
     ctx.report("A0501", seqValue?.span ?? decl.name.span, { seq, context: model.context, model: model.name });
+  if (batch !== undefined && seq !== undefined) {
+    const at = batchValue?.span ?? seqValue?.span ?? decl.name.span;
+    const tokens = batch * seq;
+    if (tokens > MAX_TOKENS_PER_STEP)
+      ctx.report("A0503", at, {
+        what: `batch × seq, the tokens per step,`,
+        count: tokens,
+        max: MAX_TOKENS_PER_STEP,
+      });
+    else if (model && tokens * widestRow(model) > MAX_TENSOR_ELEMENTS)
+      ctx.report("A0411", at, {
+        what: `the widest activation (batch × seq × ${widestRow(model)} = ${batch} × ${seq} × ${widestRow(model)})`,
+        count: tokens * widestRow(model),
+        max: MAX_TENSOR_ELEMENTS,
+      });
+    else if (model && liveActivations(model, tokens) > MAX_LIVE_ACTIVATIONS)
+      ctx.report("A0411", at, {
+        what: `the activations kept at once (estimated for batch × seq = ${batch} × ${seq})`,
+        count: liveActivations(model, tokens),
+        max: MAX_LIVE_ACTIVATIONS,
+      });
+    else if (evalBatches !== undefined && tokens * evalBatches > MAX_EVAL_TOKENS)
+      ctx.report("A0503", evalBatchesValue?.span ?? at, {
+        what: "eval_batches × batch × seq, the validation tokens held in memory,",
+        count: tokens * evalBatches,
+        max: MAX_EVAL_TOKENS,
+      });
+  }
   if (model && tokenizer && model.vocab < TOKENIZER_VOCAB[tokenizer])
     ctx.report("A0409", tokenizerValue?.span ?? decl.name.span, {
       tokenizer,

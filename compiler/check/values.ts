@@ -51,26 +51,61 @@ export function formatNumber(value: number): string {
   return Math.abs(short) < 1e-3 ? short.toExponential() : String(short);
 }
 
-export function printValue(value: Value): string {
-  switch (value.kind) {
-    case "number":
-      return value.text ?? formatNumber(value.value);
-    case "bool":
-      return String(value.value);
-    case "string":
-      return JSON.stringify(value.value);
-    case "symbol":
-      return value.name;
-    case "call":
-      return `${value.name}(${value.args.map((a) => (a.name ? `${a.name}=` : "") + printValue(a.value)).join(", ")})`;
-    case "stack":
-      return value.items.map((item) => `${printValue(item.call)} * ${item.count}`).join(" + ");
-    case "list":
-      return `[${value.items.map(printValue).join(", ")}]`;
-    case "error":
-      return "<error>";
-  }
+/** Longest text printValue gives: values share structure, so their full text can be exponentially long. */
+export const MAX_PRINTED_VALUE = 2000;
+
+export function printValue(value: Value, limit = MAX_PRINTED_VALUE): string {
+  const out: string[] = [];
+  let left = limit;
+  const write = (text: string): boolean => {
+    if (left <= 0) return false;
+    out.push(text.length > left ? text.slice(0, left) : text);
+    left -= text.length;
+    return left > 0;
+  };
+  const visit = (v: Value): boolean => {
+    switch (v.kind) {
+      case "number":
+        return write(v.text ?? formatNumber(v.value));
+      case "bool":
+        return write(String(v.value));
+      case "string":
+        return write(JSON.stringify(v.value));
+      case "symbol":
+        return write(v.name);
+      case "call":
+        if (!write(`${v.name}(`)) return false;
+        for (let i = 0; i < v.args.length; i++) {
+          const a = v.args[i];
+          if (i > 0 && !write(", ")) return false;
+          if (a.name && !write(`${a.name}=`)) return false;
+          if (!visit(a.value)) return false;
+        }
+        return write(")");
+      case "stack":
+        for (let i = 0; i < v.items.length; i++) {
+          if (i > 0 && !write(" + ")) return false;
+          if (!visit(v.items[i].call) || !write(` * ${v.items[i].count}`)) return false;
+        }
+        return true;
+      case "list":
+        if (!write("[")) return false;
+        for (let i = 0; i < v.items.length; i++) {
+          if (i > 0 && !write(", ")) return false;
+          if (!visit(v.items[i])) return false;
+        }
+        return write("]");
+      case "error":
+        return write("<error>");
+    }
+  };
+  const complete = visit(value);
+  const text = out.join("");
+  return complete || text.length < limit ? text : `${text}…`;
 }
+
+/** Longest value text in a message. */
+const MAX_DESCRIBED_VALUE = 400;
 
 /** For "must be X, got Y" messages. */
 export function describeValue(value: Value): string {
@@ -80,9 +115,9 @@ export function describeValue(value: Value): string {
     case "list":
       return `a list of ${value.items.length} values`;
     case "string":
-      return `the string ${printValue(value)}`;
+      return `the string ${printValue(value, MAX_DESCRIBED_VALUE)}`;
     default:
-      return `'${printValue(value)}'`;
+      return `'${printValue(value, MAX_DESCRIBED_VALUE)}'`;
   }
 }
 
@@ -113,4 +148,22 @@ export function printExpr(expr: Expr): string {
 
 function printOperand(expr: Expr): string {
   return expr.kind === "chain" ? `(${printExpr(expr)})` : printExpr(expr);
+}
+
+/** Past this many names a cycle is shown by its ends: a long one would bury the message. */
+const MAX_CYCLE_SHOWN = 12;
+
+/** `a → b → c → a`; a long cycle keeps its first and last names and says how many it leaves out. */
+export function describeCycle(names: readonly string[]): string {
+  return describeCycleOf(names.length, (i) => names[i]);
+}
+
+/** describeCycle of the `length` names `nameAt(0..length-1)`, reading only the ones it shows. */
+export function describeCycleOf(length: number, nameAt: (i: number) => string): string {
+  const pick = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => nameAt(from + i));
+  if (length <= MAX_CYCLE_SHOWN) return pick(0, length).join(" → ");
+  const half = MAX_CYCLE_SHOWN / 2;
+  return [...pick(0, half), `… (${length - MAX_CYCLE_SHOWN} more) …`, ...pick(length - half, length)].join(
+    " → ",
+  );
 }

@@ -30,6 +30,10 @@ export const CATALOG = {
     template: "the file holds binary data, not text (a NUL byte at this position)",
   },
   A0110: { severity: "warning", template: "the file defines nothing" },
+  A0111: {
+    severity: "error",
+    template: "the file holds more than {limit} tokens; it is not parsed",
+  },
   A0109: {
     severity: "error",
     template: 'unknown escape sequence {text} in string (use \\\\, \\", \\n or \\t)',
@@ -56,6 +60,25 @@ export const CATALOG = {
   A0219: { severity: "warning", template: "field '{name}' is never used; did you mean '{suggestion}'?" },
   A0220: { severity: "error", template: "duplicate parameter '{name}'" },
   A0221: { severity: "error", template: "unknown {what} '{name}' (expected {expected}){hint}" },
+  A0222: {
+    severity: "error",
+    template:
+      "definition chain deeper than {limit}: {what} '{name}' is defined through more than {limit} others",
+  },
+  A0225: {
+    severity: "error",
+    template:
+      "definitions and brackets nested more than {limit} deep in all (a definition nested in brackets, defined by another, ...)",
+  },
+  A0223: {
+    severity: "error",
+    template: "model '{name}' has {count} fields with the ones it inherits; at most {max} are allowed",
+  },
+  A0224: {
+    severity: "error",
+    template:
+      "the program's models hold more than {max} fields in all (inherited ones counted again); model '{name}' is not checked",
+  },
 
   A0301: { severity: "error", template: "{what} must be {expected}, got {actual}" },
   A0302: { severity: "error", template: "{what} must be a whole number, got {value}" },
@@ -87,9 +110,24 @@ export const CATALOG = {
     template: "tokenizer {tokenizer} produces {needed} token ids, but model '{model}' has vocab {vocab}",
   },
   A0410: { severity: "error", template: "'{name}' is a primitive sublayer; stack it inside a block" },
+  A0411: {
+    severity: "error",
+    template: "{what} would hold {count} elements; one tensor may hold at most {max}",
+  },
+  A0412: {
+    severity: "error",
+    template:
+      "AttnRes over {sublayers} sublayers aggregates {count} sources in all; at most {max} are allowed (use fewer layers or fewer blocks)",
+  },
+  A0414: {
+    severity: "error",
+    template: "model '{name}' has up to {count} parameters; at most {max} are allowed",
+  },
+  A0413: { severity: "error", template: "the layers expand to more than {max} {what}" },
 
   A0501: { severity: "error", template: "seq ({seq}) exceeds the context ({context}) of model '{model}'" },
   A0502: { severity: "error", template: "warmup ({warmup}) exceeds steps ({steps})" },
+  A0503: { severity: "error", template: "{what} is {count}; at most {max} are allowed" },
 
   // A0601 is retired, never to be reused: it said "an ablation varies exactly one field", and
   // ablations now vary several.

@@ -37,6 +37,21 @@ export function formatDiagnostic(diagnostic: Diagnostic, source: string | undefi
   return lines.join("\n");
 }
 
+/** Diagnostics printed in full; the rest are counted, as compilers do, so a runaway input stays readable. */
+export const MAX_PRINTED = 100;
+
 export function formatDiagnosticList(diagnostics: Diagnostic[], sources: Map<string, string>): string {
-  return diagnostics.map((d) => formatDiagnostic(d, sources.get(d.span.file))).join("\n");
+  const shown = diagnostics.slice(0, MAX_PRINTED).map((d) => formatDiagnostic(d, sources.get(d.span.file)));
+  const rest = diagnostics.slice(MAX_PRINTED);
+  if (rest.length > 0) {
+    // the sink's own "stopping after N" closes the list: it says more were not even collected
+    const stopped = rest.find((d) => d.code === "A0107");
+    const more = rest.length - (stopped ? 1 : 0);
+    const errors = rest.filter((d) => d.severity === "error" && d !== stopped).length;
+    shown.push(
+      `... ${more} more diagnostic${more === 1 ? "" : "s"} not shown (${errors} error${errors === 1 ? "" : "s"}, ${more - errors} warning${more - errors === 1 ? "" : "s"})`,
+    );
+    if (stopped) shown.push(formatDiagnostic(stopped, sources.get(stopped.span.file)));
+  }
+  return shown.join("\n");
 }

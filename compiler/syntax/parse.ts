@@ -19,6 +19,12 @@ import { AstBuilder } from "./visitor.js";
 /** Deeper bracket nesting than this is refused before parsing: the parser recurses per level. */
 export const MAX_NESTING = 64;
 
+/**
+ * More tokens than this is refused before parsing: parsing and building the tree take about 10 µs a
+ * token, and honest files hold a few thousand (the standard library a few hundred).
+ */
+export const MAX_TOKENS = 1 << 17;
+
 function describeCharacter(char: string): string {
   const code = char.codePointAt(0) ?? 0;
   const hex = `U+${code.toString(16).toUpperCase().padStart(4, "0")}`;
@@ -74,6 +80,14 @@ export function parseSource(file: string, text: string, sink: DiagnosticSink): F
 
   if (lexed.tokens.length === 0 && lexed.errors.length === 0 && (lexed.groups.faults ?? []).length === 0) {
     sink.report("A0110", source.span(0, 0));
+    return empty;
+  }
+
+  if (lexed.tokens.length > MAX_TOKENS) {
+    const first = lexed.tokens[MAX_TOKENS];
+    sink.report("A0111", source.span(first.startOffset, first.startOffset + first.image.length), {
+      limit: MAX_TOKENS,
+    });
     return empty;
   }
 

@@ -50,22 +50,58 @@ export class AstBuilder {
     return this.source.span(token.startOffset, token.startOffset + token.image.length);
   }
 
-  /** The smallest span covering every real token under `node`, found without recursion. */
+  /** [start, end) offsets of the real tokens under each node already measured; empty is [Infinity, -Infinity] */
+  private readonly extents = new Map<CstNode, [number, number]>();
+
+  /**
+   * The smallest span covering every real token under `node`, found without recursion. Each node
+   * is measured once (children before parents) and remembered: spans are asked for at every level
+   * of a nested expression, and walking each subtree again would be quadratic in the nesting.
+   */
   private nodeSpan(node: CstNode): SourceSpan {
-    let start = Infinity;
-    let end = -Infinity;
-    const pending: CstElement[] = [node];
-    while (pending.length > 0) {
-      const element = pending.pop()!;
-      if (isToken(element)) {
-        if (!realToken(element)) continue;
-        start = Math.min(start, element.startOffset);
-        end = Math.max(end, element.startOffset + element.image.length);
-      } else {
-        for (const children of Object.values(element.children)) pending.push(...children);
-      }
-    }
+    const [start, end] = this.extent(node);
     return start === Infinity ? this.source.endSpan() : this.source.span(start, end);
+  }
+
+  private extent(root: CstNode): [number, number] {
+    const known = this.extents.get(root);
+    if (known) return known;
+    // post-order: a node is measured when it is popped the second time, after its children
+    const nodes: CstNode[] = [root];
+    const childrenDone: boolean[] = [false];
+    while (nodes.length > 0) {
+      const node = nodes.pop()!;
+      const done = childrenDone.pop()!;
+      if (this.extents.has(node)) continue;
+      const groups = Object.values(node.children);
+      if (!done) {
+        nodes.push(node);
+        childrenDone.push(true);
+        for (const children of groups)
+          for (const child of children)
+            if (!isToken(child) && !this.extents.has(child)) {
+              nodes.push(child);
+              childrenDone.push(false);
+            }
+        continue;
+      }
+      let start = Infinity;
+      let end = -Infinity;
+      for (const children of groups)
+        for (const child of children) {
+          if (isToken(child)) {
+            if (!realToken(child)) continue;
+            if (child.startOffset < start) start = child.startOffset;
+            if (child.startOffset + child.image.length > end) end = child.startOffset + child.image.length;
+          } else {
+            const [s, e] = this.extents.get(child)!;
+            if (s < start) start = s;
+            if (e > end) end = e;
+          }
+        }
+      this.extents.set(node, [start, end]);
+    }
+    return this.extents.get(root)!;
   }
 
   private identifier(token: IToken | undefined): Identifier | undefined {
