@@ -170,7 +170,9 @@ async function trainInRunDir(
     );
     return result.outcome === "finished" ? EXIT.ok : EXIT_INTERRUPTED;
   } catch (err) {
-    if (err instanceof TrainingDivergedError || err instanceof SessionError) throw new UserError(err.message);
+    const { DeviceError } = await import("../runtime/device.js");
+    if (err instanceof TrainingDivergedError || err instanceof SessionError || err instanceof DeviceError)
+      throw new UserError(err.message);
     throw err;
   } finally {
     process.off("SIGINT", onInterrupt);

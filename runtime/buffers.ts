@@ -57,14 +57,36 @@ export function limitViolations(exe: Executable, limits: RelevantLimits): string
 
 export function checkLimits(exe: Executable, limits: RelevantLimits): void {
   const problems = limitViolations(exe, limits);
-  if (problems.length > 0)
-    throw new DeviceLimitError(`${exe.model} does not fit this device:\n  ${problems.join("\n  ")}`);
+  if (problems.length > 0) {
+    const parameters = exe.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+    throw new DeviceLimitError(
+      `${exe.model} (${parameters.toLocaleString("en-US")} parameters, ${formatBytes(parameters * 4)} of f32 weights) does not fit this device:\n  ${problems.join("\n  ")}`,
+    );
+  }
+}
+
+// A device can carry a storage-binding limit below its own (openDevice's maxStorageBindingBytes):
+// WebGPU cannot request a limit below the default, and tests need small limits to exercise the
+// paths that split work into bindable ranges.
+const bindingLimits = new WeakMap<GPUDevice, number>();
+
+export function setStorageBindingLimit(device: GPUDevice, bytes: number): void {
+  if (!Number.isInteger(bytes) || bytes < 4)
+    throw new RangeError(`a storage binding limit must be a whole number of bytes >= 4, got ${bytes}`);
+  bindingLimits.set(device, bytes);
+}
+
+/** the largest storage binding archc's kernels may use on this device, in bytes */
+export function storageBindingLimit(device: GPUDevice): number {
+  const own = Number(device.limits.maxStorageBufferBindingSize);
+  const set = bindingLimits.get(device);
+  return set === undefined ? own : Math.min(own, set);
 }
 
 export function limitsOf(device: GPUDevice): RelevantLimits {
   const l = device.limits;
   return {
-    maxStorageBufferBindingSize: Number(l.maxStorageBufferBindingSize),
+    maxStorageBufferBindingSize: storageBindingLimit(device),
     maxBufferSize: Number(l.maxBufferSize),
     maxStorageBuffersPerShaderStage: Number(l.maxStorageBuffersPerShaderStage),
     maxComputeWorkgroupStorageSize: Number(l.maxComputeWorkgroupStorageSize),

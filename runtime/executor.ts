@@ -3,7 +3,8 @@
 // the outputs asked for are read back.
 
 import type { ArchxIo, ArchxValue, Executable, PoolUsage } from "./archx.js";
-import { allocatePools } from "./buffers.js";
+import { allocatePools, formatBytes } from "./buffers.js";
+import { DeviceError, throwIfDeviceFailed, withErrorScopes } from "./device.js";
 
 export type HostArray = Float32Array | Int32Array;
 
@@ -60,7 +61,12 @@ export class Executor {
       if (pool && buffer.size < pool.size)
         throw new ExecutorError(`shared ${usage} pool has ${buffer.size} bytes; ${pool.size} needed`);
     }
-    const pools = allocatePools(device, exe, shared);
+    const bytes = exe.pools.reduce((n, p) => n + p.size, 0);
+    const pools = await withErrorScopes(
+      device,
+      `allocating ${formatBytes(bytes)} of buffers for ${exe.model}`,
+      () => allocatePools(device, exe, shared),
+    );
     const executor = new Executor(device, exe, pools, new Set(Object.values(shared)));
     await executor.buildPipelines();
     return executor;
@@ -79,6 +85,18 @@ export class Executor {
   private async buildPipelines(): Promise<void> {
     const device = this.device;
     device.pushErrorScope("validation");
+    try {
+      await this.buildEachPipeline();
+    } catch (err) {
+      await device.popErrorScope();
+      throw err;
+    }
+    const error = await device.popErrorScope();
+    if (error) throw new ExecutorError(`the device rejected the executable: ${error.message}`);
+  }
+
+  private async buildEachPipeline(): Promise<void> {
+    const device = this.device;
     const cache = cachedPipelines(device);
     for (const kernel of this.exe.kernels) {
       const code = this.exe.modules[kernel.module];
@@ -115,8 +133,6 @@ export class Executor {
         }),
       );
     }
-    const error = await device.popErrorScope();
-    if (error) throw new ExecutorError(`the device rejected the executable: ${error.message}`);
   }
 
   /** number of distinct pipelines (one per distinct WGSL module) */
@@ -158,6 +174,8 @@ export class Executor {
 
   /** records one pass over every kernel into `encoder`, for callers that add work to the same submission */
   encode(encoder: GPUCommandEncoder): void {
+    // an error the device reported since the last readback stops the work here, not at the next log line
+    throwIfDeviceFailed(this.device, `running ${this.exe.model}`);
     const pass = encoder.beginComputePass({ label: this.exe.model });
     this.exe.kernels.forEach((kernel, i) => {
       pass.setPipeline(this.pipelines[i]);
@@ -208,7 +226,7 @@ export class Executor {
 
     const result: Record<string, HostArray> = {};
     for (const [i, io] of wanted.entries()) {
-      const bytes = await readMapped(staging[i]);
+      const bytes = await readMapped(staging[i], this.device);
       result[io.name] = io.dtype === "i32" ? new Int32Array(bytes) : new Float32Array(bytes);
     }
     return result;
@@ -227,6 +245,7 @@ export class Executor {
     pass.end();
     this.device.queue.submit([encoder.finish()]);
     await this.device.queue.onSubmittedWorkDone();
+    throwIfDeviceFailed(this.device, `running ${this.exe.model}`);
   }
 
   /**
@@ -247,12 +266,14 @@ export class Executor {
       await this.device.queue.onSubmittedWorkDone();
       times.push({ name: kernel.name, ops: kernel.ops, ms: (performance.now() - start) / repeats });
     }
+    throwIfDeviceFailed(this.device, `timing ${this.exe.model}`);
     return times;
   }
 
   /** waits for all submitted work; for timing */
   async finish(): Promise<void> {
     await this.device.queue.onSubmittedWorkDone();
+    throwIfDeviceFailed(this.device, `running ${this.exe.model}`);
   }
 
   /** destroys the pools this executor allocated (shared ones belong to their owner) */
@@ -261,11 +282,24 @@ export class Executor {
   }
 }
 
-/** maps a MAP_READ buffer, copies its contents out, and destroys it */
-export async function readMapped(buffer: GPUBuffer): Promise<ArrayBuffer> {
-  await buffer.mapAsync(GPUMapMode.READ);
+/**
+ * maps a MAP_READ buffer, copies its contents out, and destroys it. Throws a DeviceError when the
+ * device (by default: any device archc opened and has not destroyed) reported an error: the work
+ * that should have filled the buffer was then dropped, and its zeros must not reach the user.
+ */
+export async function readMapped(buffer: GPUBuffer, device?: GPUDevice): Promise<ArrayBuffer> {
+  try {
+    await buffer.mapAsync(GPUMapMode.READ);
+  } catch (err) {
+    buffer.destroy();
+    throwIfDeviceFailed(device, "reading results back");
+    throw new DeviceError(
+      `reading results back from the GPU failed: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
   const bytes = buffer.getMappedRange().slice(0);
   buffer.unmap();
   buffer.destroy();
+  throwIfDeviceFailed(device, "reading results back");
   return bytes;
 }

@@ -1,6 +1,14 @@
 // Runs the fused AdamW step on the device over flat params/grads/m/v buffers. Each step writes
-// one small uniform (lr from the host schedule, bias corrections) and encodes three dispatches;
+// one small uniform (lr from the host schedule, bias corrections) and encodes its dispatches;
 // nothing is read back unless the caller asks for the gradient norm.
+//
+// No binding may exceed the device's maxStorageBufferBindingSize, and the flat arrays of a large
+// model do (200 MB for 50M parameters; the limit is 128 MiB on lavapipe, 2 GiB on an H100). The
+// walk is therefore split into chunks, each bound as a range of every buffer (one bind group per
+// chunk and stage): stage 1 of the gradient norm runs per chunk into its own partial sums, stage
+// 2 sums all of them once, and only then does the update run chunk by chunk, so clipping uses
+// the norm over every parameter. Chunks start at multiples of adamwChunkUnit() elements, so each
+// range's byte offset, and the decay mask's word offset, meet minStorageBufferOffsetAlignment.
 
 import {
   ADAMW_NORM_PARTIALS,
@@ -11,6 +19,8 @@ import {
   gradSquaresWgsl,
 } from "../../compiler/codegen/kernels/adamw.js";
 import { spreadWorkgroups } from "../../compiler/codegen/wgsl.js";
+import { formatBytes, storageBindingLimit } from "../buffers.js";
+import { throwIfDeviceFailed } from "../device.js";
 import type { AdamwHyper } from "./adamw.js";
 
 export interface AdamwDeviceBuffers {
@@ -22,32 +32,102 @@ export interface AdamwDeviceBuffers {
   decayMask: GPUBufferBinding;
 }
 
+export interface AdamwChunk {
+  /** first element */
+  start: number;
+  /** elements */
+  length: number;
+}
+
+/**
+ * the granularity of chunk starts, in elements: a multiple of 32 (a decay-mask word) whose byte
+ * offset, and whose mask word's byte offset, are multiples of the offset alignment
+ */
+export function adamwChunkUnit(offsetAlignment: number): number {
+  return Math.max(32, 8 * offsetAlignment);
+}
+
+/**
+ * splits `total` elements into chunks of at most `chunkElements` (default: as many as one
+ * storage binding of `maxBindingBytes` holds, rounded down to the unit)
+ */
+export function adamwChunks(
+  total: number,
+  maxBindingBytes: number,
+  offsetAlignment: number,
+  chunkElements?: number,
+): AdamwChunk[] {
+  const unit = adamwChunkUnit(offsetAlignment);
+  const fits = Math.floor(maxBindingBytes / 4 / unit) * unit;
+  if (fits < unit)
+    throw new RangeError(
+      `a storage binding of ${formatBytes(maxBindingBytes)} cannot hold one AdamW chunk of ${unit} elements`,
+    );
+  let size = fits;
+  if (chunkElements !== undefined) {
+    if (!Number.isInteger(chunkElements) || chunkElements < unit || chunkElements % unit !== 0)
+      throw new RangeError(
+        `AdamW chunks must be a positive multiple of ${unit} elements, got ${chunkElements}`,
+      );
+    size = Math.min(chunkElements, fits);
+  }
+  const chunks: AdamwChunk[] = [];
+  for (let start = 0; start < total; start += size)
+    chunks.push({ start, length: Math.min(size, total - start) });
+  return chunks;
+}
+
+export interface GpuAdamwOptions {
+  /** elements per chunk, a multiple of adamwChunkUnit(); default: the most one binding holds */
+  chunkElements?: number;
+}
+
+interface Dispatch {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+}
+
 export class GpuAdamw {
   private readonly partials: GPUBuffer;
   /** the squared global gradient norm of the last step, f32[1] (COPY_SRC for logging) */
   readonly normSquared: GPUBuffer;
   private readonly uniform: GPUBuffer;
+  /** the ranges the walk is split into (one unless the arrays exceed a storage binding) */
+  readonly chunks: readonly AdamwChunk[];
   /** bytes of the optimizer's own small buffers (partial sums, norm, step uniform) */
   get deviceBytes(): number {
     return this.partials.size + this.normSquared.size + this.uniform.size;
   }
 
-  private readonly passes: {
-    pipeline: GPUComputePipeline;
-    bindGroup: GPUBindGroup;
-    workgroups: [number, number, number];
-  }[];
+  /** dispatches per step, in order: stage 1 per chunk, stage 2, the update per chunk */
+  private readonly dispatches: Dispatch[];
+
+  get dispatchCount(): number {
+    return this.dispatches.length;
+  }
 
   constructor(
     private readonly device: GPUDevice,
     readonly total: number,
     buffers: AdamwDeviceBuffers,
     private readonly hyper: AdamwHyper,
+    options: GpuAdamwOptions = {},
   ) {
+    if (!Number.isInteger(total) || total < 1)
+      throw new RangeError(`AdamW needs at least one element, got ${total}`);
+    const alignment = Number(device.limits.minStorageBufferOffsetAlignment);
+    this.chunks = adamwChunks(total, storageBindingLimit(device), alignment, options.chunkElements);
+    for (const [name, binding] of Object.entries(buffers))
+      if ((binding.offset ?? 0) % alignment !== 0)
+        throw new RangeError(
+          `AdamW's ${name} binding starts at byte ${binding.offset}, not a multiple of ${alignment}`,
+        );
+
     const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.partials = device.createBuffer({
       label: "adamw.partials",
-      size: ADAMW_NORM_PARTIALS * 4,
+      size: this.chunks.length * ADAMW_NORM_PARTIALS * 4,
       usage: storage,
     });
     this.normSquared = device.createBuffer({ label: "adamw.norm_sq", size: 16, usage: storage });
@@ -56,52 +136,72 @@ export class GpuAdamw {
       size: Math.ceil((ADAMW_UNIFORM_FIELDS.length * 4) / 16) * 16,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
-    const whole = (buffer: GPUBuffer): GPUBufferBinding => ({ buffer });
-    const pass = (
-      label: string,
-      code: string,
-      bindings: GPUBufferBinding[],
-      workgroups: [number, number, number],
-    ) => {
-      const module = device.createShaderModule({ label, code });
-      const pipeline = device.createComputePipeline({
+    const pipeline = (label: string, code: string) =>
+      device.createComputePipeline({
         label,
         layout: "auto",
-        compute: { module, entryPoint: "main" },
+        compute: { module: device.createShaderModule({ label, code }), entryPoint: "main" },
       });
-      const bindGroup = device.createBindGroup({
+    const squares = pipeline("adamw.grad_squares", gradSquaresWgsl());
+    const finish = pipeline("adamw.grad_norm", gradNormFinishWgsl());
+    const update = pipeline("adamw.update", adamwUpdateWgsl());
+    const dispatch = (
+      label: string,
+      on: GPUComputePipeline,
+      bindings: GPUBufferBinding[],
+      workgroups: [number, number, number],
+    ): Dispatch => ({
+      pipeline: on,
+      bindGroup: device.createBindGroup({
         label,
-        layout: pipeline.getBindGroupLayout(0),
+        layout: on.getBindGroupLayout(0),
         entries: bindings.map((resource, binding) => ({ binding, resource })),
-      });
-      return { pipeline, bindGroup, workgroups };
-    };
-    this.passes = [
-      pass(
-        "adamw.grad_squares",
-        gradSquaresWgsl(total),
-        [buffers.grads, whole(this.partials)],
-        [ADAMW_NORM_PARTIALS, 1, 1],
+      }),
+      workgroups,
+    });
+    /** elements [start, start + length) of a flat f32 array */
+    const range = (b: GPUBufferBinding, { start, length }: AdamwChunk): GPUBufferBinding => ({
+      buffer: b.buffer,
+      offset: (b.offset ?? 0) + start * 4,
+      size: length * 4,
+    });
+    /** the decay-mask words of a chunk (chunks start at multiples of 32 elements) */
+    const maskRange = (b: GPUBufferBinding, { start, length }: AdamwChunk): GPUBufferBinding => ({
+      buffer: b.buffer,
+      offset: (b.offset ?? 0) + (start / 32) * 4,
+      size: Math.ceil(length / 32) * 4,
+    });
+    const whole = (buffer: GPUBuffer): GPUBufferBinding => ({ buffer });
+    const named = (stage: string, c: number) =>
+      this.chunks.length === 1 ? stage : `${stage} chunk ${c + 1}/${this.chunks.length}`;
+    this.dispatches = [
+      ...this.chunks.map((chunk, c) =>
+        dispatch(
+          named("adamw.grad_squares", c),
+          squares,
+          [
+            range(buffers.grads, chunk),
+            { buffer: this.partials, offset: c * ADAMW_NORM_PARTIALS * 4, size: ADAMW_NORM_PARTIALS * 4 },
+          ],
+          [ADAMW_NORM_PARTIALS, 1, 1],
+        ),
       ),
-      pass(
-        "adamw.grad_norm",
-        gradNormFinishWgsl(),
-        [whole(this.partials), whole(this.normSquared)],
-        [1, 1, 1],
-      ),
-      pass(
-        "adamw.update",
-        adamwUpdateWgsl(total),
-        [
-          buffers.params,
-          buffers.grads,
-          buffers.m,
-          buffers.v,
-          buffers.decayMask,
-          whole(this.normSquared),
-          whole(this.uniform),
-        ],
-        spreadWorkgroups(total, ADAMW_WORKGROUP_SIZE),
+      dispatch("adamw.grad_norm", finish, [whole(this.partials), whole(this.normSquared)], [1, 1, 1]),
+      ...this.chunks.map((chunk, c) =>
+        dispatch(
+          named("adamw.update", c),
+          update,
+          [
+            range(buffers.params, chunk),
+            range(buffers.grads, chunk),
+            range(buffers.m, chunk),
+            range(buffers.v, chunk),
+            maskRange(buffers.decayMask, chunk),
+            whole(this.normSquared),
+            whole(this.uniform),
+          ],
+          spreadWorkgroups(chunk.length, ADAMW_WORKGROUP_SIZE),
+        ),
       ),
     ];
   }
@@ -112,6 +212,7 @@ export class GpuAdamw {
    */
   encode(encoder: GPUCommandEncoder, t: number, lr: number): void {
     if (!Number.isInteger(t) || t < 1) throw new Error(`AdamW step must be a positive integer, got ${t}`);
+    throwIfDeviceFailed(this.device, "the AdamW step");
     const h = this.hyper;
     const values: Record<(typeof ADAMW_UNIFORM_FIELDS)[number], number> = {
       lr,
@@ -129,7 +230,7 @@ export class GpuAdamw {
       Float32Array.from(ADAMW_UNIFORM_FIELDS.map((f) => values[f])),
     );
     const pass = encoder.beginComputePass({ label: "adamw" });
-    for (const p of this.passes) {
+    for (const p of this.dispatches) {
       pass.setPipeline(p.pipeline);
       pass.setBindGroup(0, p.bindGroup);
       pass.dispatchWorkgroups(...p.workgroups);

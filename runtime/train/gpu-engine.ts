@@ -38,7 +38,7 @@ export interface GpuEngineOptions {
 export interface EngineSummary {
   adapter: string;
   software: boolean;
-  /** kernels of the training program (forward and backward), plus the optimizer's three */
+  /** kernels of the training program (forward and backward), plus the optimizer's dispatches */
   stepKernels: number;
   evalKernels: number;
   pipelines: number;
@@ -169,7 +169,7 @@ export class GpuTrainingEngine implements StepEngine {
     return {
       adapter: this.gpu.description.name,
       software: this.gpu.description.software,
-      stepKernels: this.trainer.kernelCount + 3,
+      stepKernels: this.trainer.kernelCount + this.adamw.dispatchCount,
       evalKernels: this.evaluator.kernelCount,
       pipelines: this.trainer.pipelineCount,
       parameters: this.layout.segments.reduce((n, s) => n + s.size, 0),
@@ -221,7 +221,7 @@ export class GpuTrainingEngine implements StepEngine {
     this.steps += 1;
     this.gradNorm = undefined;
     if (!readback) return undefined;
-    const [loss, normSquared] = new Float32Array(await readMapped(readback));
+    const [loss, normSquared] = new Float32Array(await readMapped(readback, this.gpu.device));
     this.gradNorm = Math.sqrt(normSquared);
     return loss;
   }
@@ -245,7 +245,7 @@ export class GpuTrainingEngine implements StepEngine {
     const encoder = this.gpu.device.createCommandEncoder();
     encoder.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
     this.gpu.device.queue.submit([encoder.finish()]);
-    return new Float32Array(await readMapped(staging));
+    return new Float32Array(await readMapped(staging, this.gpu.device));
   }
 
   private split(flat: Float32Array): Map<string, Float32Array> {

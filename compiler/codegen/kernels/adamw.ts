@@ -1,6 +1,13 @@
 // WGSL for the fused AdamW step over the flat parameter array: a two-stage sum of squared
 // gradients (partials per workgroup, then one workgroup) leaves the squared global norm on the
 // device, and the update kernel reads it, so clipping needs no readback.
+//
+// The flat arrays can exceed the device's maxStorageBufferBindingSize (a 50M-parameter model's
+// 200 MB on a 128 MiB limit), so the walk is split into chunks, each bound as a range of the
+// buffers: stage 1 and the update run once per chunk and take the chunk's length from the bound
+// range (arrayLength), so one pipeline serves every chunk. Stage 1 of chunk c writes its own
+// ADAMW_NORM_PARTIALS partial sums at c * ADAMW_NORM_PARTIALS; stage 2 sums the partials of every
+// chunk, so the norm is over all parameters before any chunk is updated.
 
 import { u32Constants } from "../wgsl.js";
 
@@ -32,9 +39,12 @@ fn workgroup_total(value: f32, lane: u32) -> f32 {
   return partial[0];
 }`;
 
-/** stage 1, dispatched as ADAMW_NORM_PARTIALS workgroups: each sums squares over a grid-stride range */
-export function gradSquaresWgsl(total: number): string {
-  return `${u32Constants({ TOTAL: total, WORKGROUP_SIZE: ADAMW_WORKGROUP_SIZE, PARTIALS: ADAMW_NORM_PARTIALS })}
+/**
+ * stage 1, dispatched as ADAMW_NORM_PARTIALS workgroups per chunk: each sums squares over a
+ * grid-stride range of the chunk bound as `grads`, into the chunk's range of the partials
+ */
+export function gradSquaresWgsl(): string {
+  return `${u32Constants({ WORKGROUP_SIZE: ADAMW_WORKGROUP_SIZE, PARTIALS: ADAMW_NORM_PARTIALS })}
 @group(0) @binding(0) var<storage, read> grads: array<f32>;
 @group(0) @binding(1) var<storage, read_write> partials: array<f32>;
 
@@ -42,8 +52,9 @@ ${TREE_SUM}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index) lane: u32) {
+  let count = arrayLength(&grads);
   var sum = 0.0;
-  for (var i = workgroup.x * WORKGROUP_SIZE + lane; i < TOTAL; i += PARTIALS * WORKGROUP_SIZE) {
+  for (var i = workgroup.x * WORKGROUP_SIZE + lane; i < count; i += PARTIALS * WORKGROUP_SIZE) {
     let g = grads[i];
     sum += g * g;
   }
@@ -52,9 +63,9 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index
 }`;
 }
 
-/** stage 2, one workgroup: norm_sq[0] = sum of the partials */
+/** stage 2, one workgroup: norm_sq[0] = sum of every chunk's partials (the whole bound array) */
 export function gradNormFinishWgsl(): string {
-  return `${u32Constants({ WORKGROUP_SIZE: ADAMW_WORKGROUP_SIZE, PARTIALS: ADAMW_NORM_PARTIALS })}
+  return `${u32Constants({ WORKGROUP_SIZE: ADAMW_WORKGROUP_SIZE })}
 @group(0) @binding(0) var<storage, read> partials: array<f32>;
 @group(0) @binding(1) var<storage, read_write> norm_sq: array<f32>;
 
@@ -62,17 +73,22 @@ ${TREE_SUM}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(local_invocation_index) lane: u32) {
+  let count = arrayLength(&partials);
   var sum = 0.0;
-  for (var i = lane; i < PARTIALS; i += WORKGROUP_SIZE) { sum += partials[i]; }
+  for (var i = lane; i < count; i += WORKGROUP_SIZE) { sum += partials[i]; }
   let total = workgroup_total(sum, lane);
   if (lane == 0u) { norm_sq[0] = total; }
 }`;
 }
 
-/** one invocation per element; dispatch ceil(total / 256) workgroups, spread over x and y */
-export function adamwUpdateWgsl(total: number): string {
+/**
+ * one invocation per element of the chunk bound as params, grads, m and v (decay_mask bound from
+ * the chunk's first word: chunks start at multiples of 32 elements); dispatch ceil(chunk / 256)
+ * workgroups, spread over x and y
+ */
+export function adamwUpdateWgsl(): string {
   const fields = ADAMW_UNIFORM_FIELDS.map((f) => `  ${f}: f32,`).join("\n");
-  return `${u32Constants({ TOTAL: total, WORKGROUP_SIZE: ADAMW_WORKGROUP_SIZE })}
+  return `${u32Constants({ WORKGROUP_SIZE: ADAMW_WORKGROUP_SIZE })}
 struct Step {
 ${fields}
 }
@@ -87,7 +103,7 @@ ${fields}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgroup_count: vec3u, @builtin(local_invocation_index) lane: u32) {
   let i = (workgroup.y * workgroup_count.x + workgroup.x) * WORKGROUP_SIZE + lane;
-  if (i >= TOTAL) { return; }
+  if (i >= arrayLength(&params)) { return; }
   let norm = sqrt(norm_sq[0]);
   let scale = select(1.0, step.clip / norm, step.clip > 0.0 && norm > step.clip);
   let g = grads[i] * scale;
