@@ -102,10 +102,10 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<
     const runsAfter = left;
     const sweep = {
       label: position,
-      remainingAfterThis: () =>
-        durations.length === 0
-          ? undefined
-          : (durations.reduce((a, b) => a + b, 0) / durations.length) * runsAfter,
+      // the mean of the finished runs; before any has finished, this run's own projection
+      remainingAfterThis: (thisRun: number) =>
+        (durations.length === 0 ? thisRun : durations.reduce((a, b) => a + b, 0) / durations.length) *
+        runsAfter,
     };
     let data = dataBySeed.get(run.seed);
     if (!data) {
@@ -120,7 +120,7 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<
       log(
         `[${position}] ${state.kind === "resume" ? `resuming from ${state.checkpoint}` : "compiling"}` +
           (durations.length > 0
-            ? ` · sweep ETA ${formatDuration(sweep.remainingAfterThis()! + durations.at(-1)!)}`
+            ? ` · sweep ETA ${formatDuration(sweep.remainingAfterThis(0) + durations.at(-1)!)}`
             : ""),
       );
       const result = await runSession({

@@ -29,8 +29,11 @@ export interface Progress {
 export interface SweepPosition {
   /** e.g. "variant 2/3 attn(block=2) seed 1" */
   label: string;
-  /** seconds the runs after this one will take, estimated; undefined until a run has finished */
-  remainingAfterThis?: () => number | undefined;
+  /**
+   * seconds the runs after this one will take, estimated from the runs finished so far, or from this
+   * run's projected duration (seconds) while none has finished
+   */
+  remainingAfterThis?: (thisRun: number) => number;
 }
 
 /**
@@ -87,11 +90,10 @@ function formatRate(tokensPerSecond: number | undefined): string {
   return tokensPerSecond >= 1000 ? `${(tokensPerSecond / 1000).toFixed(1)}k` : tokensPerSecond.toFixed(0);
 }
 
-function formatEta(run: number | undefined, sweep: SweepPosition | undefined): string {
+function formatEta(run: number | undefined, sweep: SweepPosition | undefined, elapsed: number): string {
   if (run === undefined) return "ETA after warm-up";
   if (!sweep?.remainingAfterThis) return `ETA ${formatDuration(run)}`;
-  const rest = sweep.remainingAfterThis();
-  return `ETA ${formatDuration(run)} (sweep ${rest === undefined ? "?" : formatDuration(run + rest)})`;
+  return `ETA ${formatDuration(run)} (sweep ${formatDuration(run + sweep.remainingAfterThis(elapsed + run))})`;
 }
 
 class PlainProgress implements Progress {
@@ -143,7 +145,7 @@ class PlainProgress implements Progress {
     const elapsed = (performance.now() - this.startTime) / 1000;
     const lr = report.lr === undefined ? "" : ` | lr ${report.lr.toExponential(2)}`;
     this.out.write(
-      `${this.prefix}step ${step}/${this.total} | loss ${formatLoss(report.loss)}${lr} | ${formatRate(report.tokensPerSecond)} tok/s | ${formatDuration(elapsed)} elapsed | ${formatEta(this.eta.remaining(step), this.sweep)}\n`,
+      `${this.prefix}step ${step}/${this.total} | loss ${formatLoss(report.loss)}${lr} | ${formatRate(report.tokensPerSecond)} tok/s | ${formatDuration(elapsed)} elapsed | ${formatEta(this.eta.remaining(step), this.sweep, elapsed)}\n`,
     );
   }
 
@@ -158,6 +160,11 @@ class BarProgress implements Progress {
   private readonly bars: cliProgress.MultiBar;
   private bar: cliProgress.SingleBar | undefined;
   private readonly eta = new EtaEstimator();
+  private startTime = 0;
+
+  private elapsed(): number {
+    return (performance.now() - this.startTime) / 1000;
+  }
 
   constructor(
     stream: NodeJS.WriteStream,
@@ -167,10 +174,10 @@ class BarProgress implements Progress {
     this.bars = new cliProgress.MultiBar(
       {
         stream,
-        format: `${sweep ? `${sweep.label} | ` : ""}step {value}/{total} [{bar}] loss {loss} | {rate} tok/s | {duration_formatted} | {eta}`,
+        format: `${sweep ? `${sweep.label} | ` : ""}step {value}/{total} [{bar}] loss {loss} | {rate} tok/s | {duration_formatted} | {remaining}`,
         hideCursor: true,
         clearOnComplete: false,
-        etaBuffer: 50,
+        barsize: 20,
         fps: 5,
       },
       cliProgress.Presets.shades_classic,
@@ -179,10 +186,11 @@ class BarProgress implements Progress {
 
   start(totalSteps: number, startStep: number): void {
     this.eta.start(totalSteps);
+    this.startTime = performance.now();
     this.bar = this.bars.create(totalSteps, startStep, {
       loss: "-",
       rate: "-",
-      eta: "compiling shaders",
+      remaining: "compiling shaders",
     });
   }
 
@@ -191,14 +199,14 @@ class BarProgress implements Progress {
   }
 
   tick(step: number): void {
-    this.bar?.update(step, { eta: formatEta(this.eta.remaining(step), this.sweep) });
+    this.bar?.update(step, { remaining: formatEta(this.eta.remaining(step), this.sweep, this.elapsed()) });
   }
 
   report(step: number, report: ProgressReport): void {
     this.bar?.update(step, {
       loss: formatLoss(report.loss),
       rate: formatRate(report.tokensPerSecond),
-      eta: formatEta(this.eta.remaining(step), this.sweep),
+      remaining: formatEta(this.eta.remaining(step), this.sweep, this.elapsed()),
     });
   }
 
