@@ -10,6 +10,10 @@ import { SweepError, type SweepPlan } from "./plan.js";
 
 export const MANIFEST_FILE = "sweep.json";
 export const RUN_FILE = "run.json";
+/** the trained model's depth statistics, written when a run finishes */
+export const PROBE_FILE = "probe.json";
+/** validation sequences the depth statistics average over (float64 on the CPU: keep it small) */
+export const PROBE_SEQUENCES = 2;
 
 export interface ManifestVariant {
   label: string;
@@ -37,7 +41,8 @@ export interface SweepManifest {
 }
 
 export interface RunRecord {
-  status: "finished" | "diverged";
+  /** diverged: the loss or a parameter became non-finite; failed: it could not train at all */
+  status: "finished" | "diverged" | "failed";
   label: string;
   seed: number;
   step: number;
@@ -101,7 +106,16 @@ export function readManifest(dir: string): SweepManifest {
   if (m.version !== 1) throw fail(`version ${JSON.stringify(m.version)} is not one this archc reads (1)`);
   for (const key of ["file", "ablation", "base", "baseline"] as const)
     if (typeof m[key] !== "string") throw fail(`'${key}' is not a string`);
-  if (!isRecord(m.train) || typeof m.train.steps !== "number") throw fail("'train' is not a train block");
+  if (!Array.isArray(m.fields) || !m.fields.every((f) => typeof f === "string"))
+    throw fail("'fields' is not a list of field names");
+  if (m.combine !== "cross" && m.combine !== "zip") throw fail("'combine' is neither cross nor zip");
+  if (
+    !isRecord(m.train) ||
+    !["steps", "batch", "seq", "seed"].every((k) =>
+      Number.isSafeInteger((m.train as Record<string, unknown>)[k]),
+    )
+  )
+    throw fail("'train' is not a train block");
   if (!Array.isArray(m.seeds) || !m.seeds.every((s) => Number.isSafeInteger(s)))
     throw fail("'seeds' is not a list of whole numbers");
   if (!Array.isArray(m.variants) || m.variants.length === 0) throw fail("'variants' is empty or missing");
@@ -112,7 +126,12 @@ export function readManifest(dir: string): SweepManifest {
       throw fail(`variant folder '${v.dir}' is not a plain folder name`);
     if (typeof v.flops_per_step !== "number" || !(v.flops_per_step > 0))
       throw fail(`variant ${v.label} has no FLOPs per step`);
+    if (!Number.isSafeInteger(v.parameters)) throw fail(`variant ${v.label} has no parameter count`);
+    if (!isRecord(v.values) || !Object.values(v.values).every((x) => typeof x === "string"))
+      throw fail(`variant ${v.label} has no field values`);
   }
+  const dirs = (m.variants as { dir: string }[]).map((v) => v.dir);
+  if (new Set(dirs).size !== dirs.length) throw fail("two variants share a folder");
   return m as unknown as SweepManifest;
 }
 
@@ -126,8 +145,9 @@ export function manifestConflicts(existing: SweepManifest, wanted: SweepManifest
     problems.push(
       `it holds ablation '${existing.ablation}' of ${existing.file}, not '${wanted.ablation}' of ${wanted.file}`,
     );
-  const { name: _a, ...trainWas } = existing.train;
-  const { name: _b, ...trainNow } = wanted.train;
+  // the name and source position are not settings: moving the block in its file changes neither run
+  const { name: _a, span: _c, ...trainWas } = existing.train;
+  const { name: _b, span: _d, ...trainNow } = wanted.train;
   if (JSON.stringify(trainWas) !== JSON.stringify(trainNow))
     problems.push(
       `its training settings differ (train block ${existing.train.name}, ${existing.train.steps} steps)`,
@@ -139,6 +159,9 @@ export function manifestConflicts(existing: SweepManifest, wanted: SweepManifest
     if (now && now.fingerprint !== was.fingerprint)
       problems.push(`variant ${was.label} now describes a different model`);
     if (now && now.dir !== was.dir) problems.push(`variant ${was.label} moved from ${was.dir} to ${now.dir}`);
+    const clash = wanted.variants.find((v) => v.dir === was.dir && v.label !== was.label);
+    if (clash)
+      problems.push(`variant ${clash.label} would use folder ${was.dir}, which holds variant ${was.label}`);
   }
   return problems;
 }
@@ -152,7 +175,11 @@ export function readRunRecord(runDir: string): RunRecord | undefined {
   const path = join(runDir, RUN_FILE);
   if (!existsSync(path)) return undefined;
   const r = readJson(path, "run record");
-  if (!isRecord(r) || (r.status !== "finished" && r.status !== "diverged") || typeof r.step !== "number")
+  if (
+    !isRecord(r) ||
+    (r.status !== "finished" && r.status !== "diverged" && r.status !== "failed") ||
+    typeof r.step !== "number"
+  )
     throw new SweepError(`${path} is not a run record archc wrote; delete it to rerun that run`);
   return r as unknown as RunRecord;
 }

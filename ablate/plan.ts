@@ -6,6 +6,9 @@ import { lowerModel } from "../compiler/ir/lower.js";
 import type { AblationSpec, AblationVariant, ModelSpec, ProgramSpec, TrainSpec } from "../compiler/spec.js";
 import { defaultTrainSpec } from "../runtime/train/defaults.js";
 
+/** token ids each tokenizer produces, so a variant whose vocabulary is too small is refused before training */
+const TOKENIZER_VOCAB: Record<string, number> = { bytes: 256, gpt2: 50257 };
+
 /** A problem with the sweep the user asked for: said plainly, no stack. */
 export class SweepError extends Error {}
 
@@ -84,8 +87,9 @@ export function slug(label: string): string {
   return cleaned.length > 0 ? cleaned : "variant";
 }
 
+/** the architecture alone: not its name, where it was written, or helper values nothing reads */
 export function modelFingerprint(model: ModelSpec): string {
-  const { name: _name, span: _span, ...rest } = model;
+  const { name: _name, span: _span, fields: _fields, ...rest } = model;
   return JSON.stringify(rest);
 }
 
@@ -112,11 +116,17 @@ export function planSweep(
 ): SweepPlan {
   const chosen = chooseTrain(program, ablation);
   const train: TrainSpec = { ...chosen, ...(options.steps === undefined ? {} : { steps: options.steps }) };
-  for (const variant of ablation.variants)
+  const tokenizerVocab = TOKENIZER_VOCAB[train.tokenizer];
+  for (const variant of ablation.variants) {
+    if (tokenizerVocab !== undefined && variant.model.vocab < tokenizerVocab)
+      throw new SweepError(
+        `variant ${variant.label}: vocab ${variant.model.vocab} is smaller than the ${tokenizerVocab} tokens of the ${train.tokenizer} tokenizer`,
+      );
     if (train.seq > variant.model.context)
       throw new SweepError(
         `variant ${variant.label}: train block ${train.name} has seq ${train.seq}, over the model's context ${variant.model.context}`,
       );
+  }
   const labels = ablation.variants.map((v) => v.label);
   for (const wanted of options.only ?? [])
     if (!labels.includes(wanted))

@@ -6,12 +6,21 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { GpuContext } from "../runtime/device.js";
-import { listCheckpoints, resolveCheckpoint } from "../runtime/checkpoint.js";
+import {
+  listCheckpoints,
+  loadCheckpoint,
+  resolveCheckpoint,
+  writeFileAtomic,
+} from "../runtime/checkpoint.js";
+import { DeviceError } from "../runtime/device.js";
+import { validationBatches } from "../runtime/data/sampler.js";
 import { createProgress, formatDuration } from "../runtime/progress.js";
 import { prepareTrainingData, type TrainingData } from "../runtime/train/data-setup.js";
 import { TrainingDivergedError } from "../runtime/train/loop.js";
-import { lockRun } from "../runtime/train/run-lock.js";
-import { runSession } from "../runtime/train/session.js";
+import { lockRun, RunLockedError } from "../runtime/train/run-lock.js";
+import { runSession, SessionError } from "../runtime/train/session.js";
+import { probeDepth } from "./probe.js";
+import { PROBE_FILE, PROBE_SEQUENCES } from "./folder.js";
 import {
   manifestConflicts,
   manifestOf,
@@ -40,6 +49,8 @@ export interface SweepOutcome {
   ran: number;
   skipped: number;
   diverged: string[];
+  /** runs that could not train at all (a device limit, a vocabulary the tokenizer does not fit) */
+  failed: string[];
 }
 
 /** Opens (or creates) the sweep folder, refusing one that another ablation, file or setting made. */
@@ -64,7 +75,7 @@ export function openSweepFolder(plan: SweepPlan, file: string, dir: string): voi
 
 type RunState = { kind: "done" } | { kind: "resume"; checkpoint: string } | { kind: "fresh" };
 
-function runState(run: PlannedRun, runDir: string): RunState {
+function runState(runDir: string): RunState {
   if (readRunRecord(runDir)) return { kind: "done" };
   if (listCheckpoints(runDir).length > 0) {
     const checkpoint = resolveCheckpoint(runDir);
@@ -73,36 +84,86 @@ function runState(run: PlannedRun, runDir: string): RunState {
   return { kind: "fresh" };
 }
 
+/** Depth statistics of the trained model, kept beside it so the report needs neither data nor CPU time later. */
+async function saveProbe(runDir: string, data: TrainingData, run: PlannedRun): Promise<void> {
+  const checkpoint = resolveCheckpoint(runDir);
+  if (!checkpoint) return;
+  const { params } = loadCheckpoint(checkpoint, { optimizer: false });
+  const [batch] = validationBatches(data.corpus.validation, PROBE_SEQUENCES, run.train.seq, 1);
+  if (!batch) return;
+  const probe = probeDepth(run.variant.model, params, batch.tokens, {
+    batch: PROBE_SEQUENCES,
+    seq: run.train.seq,
+  });
+  writeFileAtomic(join(runDir, PROBE_FILE), JSON.stringify(probe) + "\n");
+}
+
+/** a run that could not train (a device limit, a model the data does not fit) is recorded, like a divergence */
+function failureOf(
+  err: unknown,
+): { status: "diverged" | "failed"; step: number; message: string } | undefined {
+  if (err instanceof TrainingDivergedError)
+    return { status: "diverged", step: err.step, message: err.message };
+  if (err instanceof SessionError || err instanceof DeviceError)
+    return { status: "failed", step: 0, message: err.message };
+  return undefined;
+}
+
 export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<SweepOutcome> {
-  const { dir, log } = options;
+  const { dir } = options;
   openSweepFolder(plan, options.file, dir);
+  // one sweep process per folder: a second one would delete or interleave the first one's files
+  let unlockSweep: () => void;
+  try {
+    unlockSweep = lockRun(dir);
+  } catch (err) {
+    if (err instanceof RunLockedError)
+      throw new SweepError(`${dir} is being run by another archc ablate; wait for it to finish`);
+    throw err;
+  }
+  try {
+    return await runPlannedRuns(plan, options);
+  } finally {
+    unlockSweep();
+  }
+}
+
+async function runPlannedRuns(plan: SweepPlan, options: SweepOptions): Promise<SweepOutcome> {
+  const { dir, log } = options;
   const dataBySeed = new Map<number, TrainingData>();
   const baseDir = join(options.file, "..");
+  // whole runs trained from step 0 in this process: what the ETA of the runs still to come is made of
   const durations: number[] = [];
-  const outcome: SweepOutcome = { outcome: "finished", ran: 0, skipped: 0, diverged: [] };
+  const outcome: SweepOutcome = { outcome: "finished", ran: 0, skipped: 0, diverged: [], failed: [] };
   const total = plan.runs.length;
-  const pending = plan.runs.filter((run) => runState(run, join(dir, run.dir)).kind !== "done").length;
+  const pending = plan.runs.filter((run) => runState(join(dir, run.dir)).kind !== "done").length;
+  const variantCount = new Set(plan.runs.map((r) => r.variant.index)).size;
+  const variantOrder = [...new Set(plan.runs.map((r) => r.variant.index))];
   log(
-    `sweep ${plan.ablation.name}: ${plan.variants.length} variants x ${plan.seeds.length} seed(s), ` +
+    `sweep ${plan.ablation.name}: ${variantCount} variants x ${plan.seeds.length} seed(s), ` +
       `${plan.train.steps} steps each, ${total - pending} of ${total} runs already done · folder ${dir}`,
   );
   let left = pending;
 
   for (const [i, run] of plan.runs.entries()) {
+    if (options.signal?.aborted) {
+      outcome.outcome = "interrupted";
+      break;
+    }
     const runDir = join(dir, run.dir);
-    const state = runState(run, runDir);
-    const position = `${i + 1}/${total} ${run.variant.label} seed ${run.seed}`;
-    if (state.kind === "done") {
+    const position =
+      `variant ${variantOrder.indexOf(run.variant.index) + 1}/${variantCount} ${run.variant.label} ` +
+      `seed ${run.seed} (run ${i + 1}/${total})`;
+    if (runState(runDir).kind === "done") {
       outcome.skipped += 1;
       log(`[${position}] already done, not rerun`);
       continue;
     }
-    if (options.signal?.aborted) break;
     left -= 1;
     const runsAfter = left;
     const sweep = {
       label: position,
-      // the mean of the finished runs; before any has finished, this run's own projection
+      // the mean of whole runs finished so far; before any has finished, this run's own projection
       remainingAfterThis: (thisRun: number) =>
         (durations.length === 0 ? thisRun : durations.reduce((a, b) => a + b, 0) / durations.length) *
         runsAfter,
@@ -112,11 +173,15 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<
       data = await prepareTrainingData(run.train, baseDir);
       dataBySeed.set(run.seed, data);
     }
-    // a run killed before its first checkpoint starts over, with its partial metrics cleared
-    if (state.kind === "fresh") rmSync(join(runDir, "metrics.jsonl"), { force: true });
     const unlock = lockRun(runDir);
     const started = performance.now();
+    let wholeRun = false;
     try {
+      // decided under the run's lock, so nothing another process writes is deleted
+      const state = runState(runDir);
+      wholeRun = state.kind === "fresh";
+      // a run killed before its first checkpoint starts over, with its partial metrics cleared
+      if (state.kind === "fresh") rmSync(join(runDir, "metrics.jsonl"), { force: true });
       log(
         `[${position}] ${state.kind === "resume" ? `resuming from ${state.checkpoint}` : "compiling"}` +
           (durations.length > 0
@@ -141,6 +206,7 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<
         log(`[${position}] interrupted at step ${result.step}; run archc ablate again to continue`);
         break;
       }
+      await saveProbe(runDir, data, run);
       writeRunRecord(runDir, {
         status: "finished",
         label: run.variant.label,
@@ -152,22 +218,19 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<
         `[${position}] finished · val_loss ${result.lastValLoss?.toFixed(4) ?? "-"} · ` +
           `${formatDuration((performance.now() - started) / 1000)}`,
       );
+      if (wholeRun) durations.push((performance.now() - started) / 1000);
     } catch (err) {
-      if (!(err instanceof TrainingDivergedError)) throw err;
-      // a diverged variant is a result, not a failure of the sweep
-      writeRunRecord(runDir, {
-        status: "diverged",
-        label: run.variant.label,
-        seed: run.seed,
-        step: err.step,
-        message: err.message,
-      });
-      outcome.diverged.push(`${run.variant.label} seed ${run.seed}`);
-      log(`[${position}] diverged: ${err.message}`);
+      const failure = failureOf(err);
+      if (!failure) throw err;
+      // a run that diverged or could not train is a result, not a failure of the sweep
+      writeRunRecord(runDir, { ...failure, label: run.variant.label, seed: run.seed });
+      (failure.status === "diverged" ? outcome.diverged : outcome.failed).push(
+        `${run.variant.label} seed ${run.seed}`,
+      );
+      log(`[${position}] ${failure.status}: ${failure.message}`);
     } finally {
       unlock();
     }
-    durations.push((performance.now() - started) / 1000);
   }
   return outcome;
 }

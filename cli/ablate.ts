@@ -104,10 +104,13 @@ async function ablateCommand(file: string, flags: AblateFlags): Promise<number> 
       log(`sweep interrupted; run the same command again to continue (${dir})`);
       return EXIT_INTERRUPTED;
     }
+    // the runs are saved: from here a Ctrl-C only stops the report, which archc report rebuilds
+    process.off("SIGINT", onInterrupt);
     const written = await writeSweepReport(dir, log);
     log(
       `sweep ${ablation.name} done: ${outcome.ran} run(s) trained, ${outcome.skipped} already done` +
         (outcome.diverged.length ? `, diverged: ${outcome.diverged.join("; ")}` : "") +
+        (outcome.failed.length ? `, could not train: ${outcome.failed.join("; ")}` : "") +
         ` · report ${join(dir, written[0])}`,
     );
     return EXIT.ok;
@@ -125,6 +128,6 @@ async function ablateCommand(file: string, flags: AblateFlags): Promise<number> 
 export async function writeSweepReport(dir: string, log: (line: string) => void): Promise<string[]> {
   const { buildReport } = await import("../ablate/report/build.js");
   const { writeReport } = await import("../ablate/report/write.js");
-  log(`writing the report (depth statistics of each trained model on the CPU, then the figures)`);
+  log(`writing the report and its figures`);
   return writeReport(await buildReport(dir), dir);
 }

@@ -2,7 +2,7 @@
 // one record per logged step, one per evaluation. Each record is appended as soon as it exists,
 // so a crashed run keeps everything up to the crash and `tail -f` follows a live one.
 
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { makeOutputDir } from "./output-dir.js";
 
@@ -24,6 +24,11 @@ export interface EvalRecord {
 export class MetricsLog {
   constructor(readonly path: string) {
     makeOutputDir(dirname(path));
+    // a kill mid-append leaves a torn last line: end it, so the next record starts a line of its own
+    if (existsSync(path)) {
+      const text = readFileSync(path);
+      if (text.length > 0 && text[text.length - 1] !== 0x0a) appendFileSync(path, "\n");
+    }
   }
 
   /** Written at the start of every run and every resume, so a resumed file says where it joined. */

@@ -199,7 +199,8 @@ class BarProgress implements Progress {
   }
 
   tick(step: number): void {
-    this.bar?.update(step, { remaining: formatEta(this.eta.remaining(step), this.sweep, this.elapsed()) });
+    // steps between log lines are only submitted, not finished: the estimate moves on report()
+    this.bar?.update(step);
   }
 
   report(step: number, report: ProgressReport): void {

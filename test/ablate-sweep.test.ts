@@ -96,7 +96,7 @@ describe("archc ablate", () => {
   it("trains every variant and seed into its own run folder, and the report covers them", async () => {
     const dir = join(root, "full");
     const { outcome } = await sweep(dir);
-    expect(outcome).toEqual({ outcome: "finished", ran: 4, skipped: 0, diverged: [] });
+    expect(outcome).toEqual({ outcome: "finished", ran: 4, skipped: 0, diverged: [], failed: [] });
     for (const run of ["1-add/seed-5", "1-add/seed-6", "2-attn/seed-5", "2-attn/seed-6"]) {
       expect(JSON.parse(readFileSync(join(dir, run, "run.json"), "utf8")).status).toBe("finished");
       expect(listCheckpoints(join(dir, run)).at(-1)?.step).toBe(8);
@@ -228,6 +228,53 @@ describe("archc ablate", () => {
     expect(cli.exitCode).toBe(1);
     expect(cli.stderr).toMatch(/sweep\.json: it is not an archc sweep manifest/);
     expect(cli.stderr).not.toMatch(/internal error|\n\s+at /);
+
+    // moving the train block in its file, or adding a comment, changes no setting: the sweep continues
+    writeFileSync(arch, `// a comment that shifts every line\n${SOURCE}`);
+    try {
+      const again = await runSweep(plan(), {
+        file: arch,
+        dir: join(root, "full"),
+        plain: true,
+        gpu,
+        log: () => {},
+      });
+      expect(again).toMatchObject({ ran: 0, skipped: 4 });
+    } finally {
+      writeFileSync(arch, SOURCE);
+    }
+
+    // one sweep process per folder: a lock held by another live process refuses a second sweep
+    const holder = spawn("sleep", ["60"]);
+    writeFileSync(join(root, "full", ".lock"), `${holder.pid}\n`);
+    try {
+      await expect(
+        runSweep(plan(), { file: arch, dir: join(root, "full"), plain: true, gpu, log: () => {} }),
+      ).rejects.toThrow(/being run by another archc ablate/);
+    } finally {
+      holder.kill();
+      rmSync(join(root, "full", ".lock"));
+    }
+
+    // Ctrl-C before a run starts stops the sweep as interrupted, never as finished
+    const stopped = new AbortController();
+    stopped.abort();
+    const interrupted = await runSweep(plan(), {
+      file: arch,
+      dir: join(root, "stopped"),
+      plain: true,
+      gpu,
+      signal: stopped.signal,
+      log: () => {},
+    });
+    expect(interrupted).toMatchObject({ outcome: "interrupted", ran: 0 });
+
+    // a line torn by a kill, followed by the resumed session's header, is not damage
+    const torn = join(root, "torn");
+    cpSync(join(root, "full"), torn, { recursive: true });
+    const metrics = join(torn, "1-add", "seed-5", "metrics.jsonl");
+    writeFileSync(metrics, readFileSync(metrics, "utf8") + '{"type":"st\n{"type":"header","start_step":8}\n');
+    expect((await buildReport(torn, { probe: false })).variants[0].valLoss?.n).toBe(2);
 
     // a run folder that is gone is reported as missing, not guessed at
     const missing = join(root, "missing");

@@ -1,17 +1,13 @@
-// The numbers of an ablation report, from a sweep folder alone (sweep.json, each run's metrics and
-// final checkpoint): per-variant summaries over seeds, differences against the baseline with Welch
+// The numbers of an ablation report, from a sweep folder alone (sweep.json, each run's metrics.jsonl,
+// run.json and probe.json): per-variant summaries over seeds, differences against the baseline with Welch
 // intervals, the compute multiplier, and the depth statistics of the trained models. Nothing here
 // depends on the clock or the machine, so rebuilding from a copied folder gives the same JSON.
 
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ModelSpec } from "../../compiler/spec.js";
-import { loadCheckpoint, resolveCheckpoint } from "../../runtime/checkpoint.js";
-import { loadCorpus } from "../../runtime/data/corpus.js";
-import { validationBatches } from "../../runtime/data/sampler.js";
-import { loadTokenizer } from "../../runtime/data/tokenizer.js";
-import { readManifest, type ManifestVariant, type SweepManifest } from "../folder.js";
+import { PROBE_FILE, readManifest, type ManifestVariant, type SweepManifest } from "../folder.js";
 import { SweepError } from "../plan.js";
-import { probeDepth, type DepthProbe } from "../probe.js";
+import type { DepthProbe } from "../probe.js";
 import {
   fitPowerLaw,
   fittedMultiplier,
@@ -23,9 +19,6 @@ import {
 } from "./multiplier.js";
 import { readRunMetrics, type RunMetrics } from "./runs.js";
 import { summarize, welchInterval, type Summary, type WelchInterval } from "./stats.js";
-
-/** sequences of validation text the depth statistics average over (float64 on the CPU: keep it small) */
-const PROBE_SEQUENCES = 2;
 
 export interface VariantReport {
   label: string;
@@ -41,13 +34,15 @@ export interface VariantReport {
   valLoss?: Summary;
   /** val loss minus the reference's, with its 95% Welch interval when both have two or more seeds */
   delta?: { diff: number; interval?: WelchInterval; ratio: number };
-  multiplier?: MultiplierOverSeeds & { reasons: string[]; lowerBound?: number };
+  multiplier?: MultiplierOverSeeds & { reasons: string[]; lowerBound?: number; upperBound?: number };
   tokensPerSecond?: number;
   stepSeconds?: number;
   deviceBytes?: number;
   compileSeconds?: number;
   firstStepSeconds?: number;
   diverged: number;
+  /** runs that could not train at all */
+  failed: number;
   incomplete: number;
   probe?: DepthProbe;
 }
@@ -57,8 +52,20 @@ export interface ScalingFit {
   kind: string;
   points: { label: string; flops: number; loss: number }[];
   fit?: PowerLawFit;
-  /** against the baseline kind's fit, at each point's compute */
-  multipliers: { label: string; flops: number; multiplier: number }[];
+  /** why there is no fit */
+  note?: string;
+  /**
+   * against the baseline kind's fit, at each point's compute: from the fits of the seed means, and
+   * spread over the fits of each seed; extrapolated when the baseline compute it stands for lies
+   * outside the baseline's sizes
+   */
+  multipliers: {
+    label: string;
+    flops: number;
+    multiplier: number;
+    overSeeds: MultiplierOverSeeds;
+    extrapolated: boolean;
+  }[];
 }
 
 export interface ReportData {
@@ -86,15 +93,16 @@ function medianOf(xs: number[]): number | undefined {
 }
 
 /**
- * The variant each one is measured against. In a sweep that varies `residual` and also size fields,
- * that is the variant of the same size with the baseline's residual; otherwise the baseline itself.
+ * The variant each one is measured against. In a sweep that varies `residual` with size fields, that
+ * is the variant of the same size with the baseline's residual, when it has finished runs; otherwise,
+ * and for every other sweep, the baseline itself.
  */
-function referenceOf(manifest: SweepManifest, variant: ManifestVariant): string {
+function referenceOf(manifest: SweepManifest, variant: ManifestVariant, finished: Set<string>): string {
   const baseline = manifest.variants.find((v) => v.label === manifest.baseline)!;
   if (!manifest.fields.includes("residual") || manifest.fields.length === 1) return baseline.label;
   const wanted = { ...variant.values, residual: baseline.values.residual };
   const match = manifest.variants.find((v) => JSON.stringify(v.values) === JSON.stringify(wanted));
-  return match?.label ?? baseline.label;
+  return match && match.label !== variant.label && finished.has(match.label) ? match.label : baseline.label;
 }
 
 function curve(run: RunMetrics, flopsPerStep: number): ComputePoint[] {
@@ -103,80 +111,137 @@ function curve(run: RunMetrics, flopsPerStep: number): ComputePoint[] {
 
 function multiplierAgainst(
   variant: { runs: RunMetrics[]; flopsPerStep: number },
-  reference: { runs: RunMetrics[]; flopsPerStep: number },
+  reference: { label: string; runs: RunMetrics[]; flopsPerStep: number },
   steps: number,
 ): VariantReport["multiplier"] {
   const reasons: string[] = [];
-  const bounds: number[] = [];
+  const lower: number[] = [];
+  const upper: number[] = [];
   const perSeed = variant.runs.map((run) => {
-    const partner = reference.runs.find((r) => r.seed === run.seed && r.status === "finished");
-    if (run.finalValLoss === undefined || !partner) return undefined;
+    if (run.finalValLoss === undefined) {
+      reasons.push(`seed ${run.seed}: this run is ${run.status}`);
+      return undefined;
+    }
+    const partner = reference.runs.find((r) => r.seed === run.seed);
+    if (partner?.status !== "finished") {
+      reasons.push(
+        `seed ${run.seed}: ${reference.label} seed ${run.seed} is ${partner?.status ?? "missing"}`,
+      );
+      return undefined;
+    }
     const result = interpolatedMultiplier(curve(partner, reference.flopsPerStep), {
       flops: steps * variant.flopsPerStep,
       loss: run.finalValLoss,
     });
     if (result.multiplier === undefined) {
       reasons.push(`seed ${run.seed}: ${result.reason}`);
-      if (result.lowerBound !== undefined) bounds.push(result.lowerBound);
+      if (result.lowerBound !== undefined) lower.push(result.lowerBound);
+      if (result.upperBound !== undefined) upper.push(result.upperBound);
     }
     return result.multiplier;
   });
   const over = multiplierOverSeeds(perSeed);
-  return { ...over, reasons, ...(bounds.length > 0 ? { lowerBound: Math.min(...bounds) } : {}) };
+  return {
+    ...over,
+    reasons,
+    ...(lower.length > 0 ? { lowerBound: Math.min(...lower) } : {}),
+    ...(upper.length > 0 ? { upperBound: Math.max(...upper) } : {}),
+  };
 }
 
-/** the first validation sequences of the run's own data, tokenised by its own tokenizer */
-async function probeTokens(checkpointDir: string, seq: number): Promise<Int32Array | undefined> {
-  const { info } = loadCheckpoint(checkpointDir, { optimizer: false });
-  const tokenizer = await loadTokenizer(info.tokenizer);
-  const corpus = loadCorpus(info.data.source, tokenizer);
-  const [batch] = validationBatches(corpus.validation, PROBE_SEQUENCES, seq, 1);
-  return batch?.tokens;
-}
-
-async function probeVariant(
-  sweepDir: string,
-  variant: VariantReport,
-  seq: number,
-): Promise<DepthProbe | undefined> {
-  const run = variant.runs.find((r) => r.status === "finished");
+/** the depth statistics saved when the run finished (ablate/sweep.ts), or why there are none */
+function readProbe(sweepDir: string, variant: VariantReport): DepthProbe | undefined {
+  const run = variant.runs.find(
+    (r) => r.status === "finished" && existsSync(join(sweepDir, r.dir, PROBE_FILE)),
+  );
   if (!run) return undefined;
-  const dir = resolveCheckpoint(join(sweepDir, run.dir));
-  if (!dir) return undefined;
-  const loaded = loadCheckpoint(dir, { optimizer: false });
-  const tokens = await probeTokens(dir, seq);
-  if (!tokens) return undefined;
-  return probeDepth(loaded.info.model as ModelSpec, loaded.params, tokens, { batch: PROBE_SEQUENCES, seq });
+  const path = join(sweepDir, run.dir, PROBE_FILE);
+  try {
+    const probe = JSON.parse(readFileSync(path, "utf8")) as DepthProbe;
+    if (!Array.isArray(probe.aggregations) || !Array.isArray(probe.sublayers)) throw new Error("not a probe");
+    return probe;
+  } catch {
+    throw new SweepError(
+      `${path} is not a depth probe archc wrote; delete it, and the report goes without it`,
+    );
+  }
 }
 
+/** one kind's power-law fit, or why there is none */
+function tryFit(points: ComputePoint[]): { fit?: PowerLawFit; why?: string } {
+  if (new Set(points.map((p) => p.flops)).size < 2) return { why: "one model size" };
+  try {
+    return { fit: fitPowerLaw(points) };
+  } catch (err) {
+    return { why: (err as Error).message };
+  }
+}
+
+/**
+ * The paper's scaling-law reading: when the sweep varies model size as well as `residual`, fit
+ * L(C) = a·C^(−b) per residual kind over the final validation losses, per seed, and read each kind's
+ * multiplier against the baseline kind at each size's compute. A fit whose loss does not fall with
+ * compute, or a reading outside the baseline's range, is said, not hidden.
+ */
 function scalingFits(manifest: SweepManifest, variants: VariantReport[]): ReportData["scaling"] {
-  if (!manifest.fields.includes("residual") || manifest.fields.length < 2) return undefined;
+  if (!manifest.fields.includes("residual")) return undefined;
   const steps = manifest.train.steps;
   const kinds = [...new Set(variants.map((v) => v.values.residual))];
-  const fits: ScalingFit[] = kinds.map((kind) => {
-    const points = variants
-      .filter((v) => v.values.residual === kind && v.valLoss)
-      .map((v) => ({ label: v.label, flops: steps * v.flopsPerStep, loss: v.valLoss!.mean }));
-    const distinct = new Set(points.map((p) => p.flops)).size;
-    return { kind, points, fit: distinct >= 2 ? fitPowerLaw(points) : undefined, multipliers: [] };
-  });
+  const sizesVary = kinds.some(
+    (kind) => new Set(variants.filter((v) => v.values.residual === kind).map((v) => v.flopsPerStep)).size > 1,
+  );
+  if (!sizesVary) return undefined;
+  const pointsOf = (kind: string, loss: (v: VariantReport) => number | undefined) =>
+    variants
+      .filter((v) => v.values.residual === kind && loss(v) !== undefined)
+      .map((v) => ({ label: v.label, flops: steps * v.flopsPerStep, loss: loss(v)! }));
   const baselineKind = variants.find((v) => v.baseline)!.values.residual;
+  const fits: ScalingFit[] = kinds.map((kind) => {
+    const points = pointsOf(kind, (v) => v.valLoss?.mean);
+    const { fit, why } = tryFit(points);
+    return {
+      kind,
+      points,
+      ...(fit ? { fit } : {}),
+      ...(why ? { note: `no fit: ${why}` } : {}),
+      multipliers: [],
+    };
+  });
   const reference = fits.find((f) => f.kind === baselineKind);
-  for (const f of fits)
-    if (f.fit && reference?.fit && f !== reference)
-      f.multipliers = f.points.map((p) => ({
+  const seedLoss = (seed: number) => (v: VariantReport) => v.runs.find((r) => r.seed === seed)?.finalValLoss;
+  for (const f of fits) {
+    if (f === reference || !f.fit || !reference?.fit || reference.fit.b <= 0) continue;
+    const range = [
+      Math.min(...reference.points.map((p) => p.flops)),
+      Math.max(...reference.points.map((p) => p.flops)),
+    ];
+    f.multipliers = f.points.map((p) => {
+      // the same reading on each seed's own fits gives the spread over seeds
+      const perSeed = manifest.seeds.map((seed) => {
+        const base = tryFit(pointsOf(baselineKind, seedLoss(seed))).fit;
+        const own = tryFit(pointsOf(f.kind, seedLoss(seed))).fit;
+        return base && own && base.b > 0 ? fittedMultiplier(base, own, p.flops) : undefined;
+      });
+      const multiplier = fittedMultiplier(reference.fit!, f.fit!, p.flops);
+      // the baseline compute it stands for, C' = multiplier x C, read outside the baseline's sizes
+      const needed = multiplier * p.flops;
+      return {
         label: p.label,
         flops: p.flops,
-        multiplier: fittedMultiplier(reference.fit!, f.fit!, p.flops),
-      }));
-  const fitted = fits.filter((f) => f.fit).length;
-  return {
-    field: "residual",
-    fits,
-    ...(fitted < 2
-      ? { note: "fewer than two residual kinds have two or more model sizes: no fit to compare" }
-      : {}),
-  };
+        multiplier,
+        overSeeds: multiplierOverSeeds(perSeed),
+        extrapolated: needed < range[0] * (1 - 1e-9) || needed > range[1] * (1 + 1e-9),
+      };
+    });
+  }
+  const notes: string[] = [];
+  if (reference?.fit && reference.fit.b <= 0)
+    notes.push(
+      `the baseline kind's loss does not fall with compute across these sizes (b = ${reference.fit.b.toFixed(4)}): no multiplier can be read from the fits`,
+    );
+  if (fits.filter((f) => f.fit).length < 2)
+    notes.push("fewer than two residual kinds have two or more model sizes: no fits to compare");
+  return { field: "residual", fits, ...(notes.length > 0 ? { note: notes.join("; ") } : {}) };
 }
 
 export async function buildReport(sweepDir: string, options: { probe?: boolean } = {}): Promise<ReportData> {
@@ -184,6 +249,13 @@ export async function buildReport(sweepDir: string, options: { probe?: boolean }
   if (!manifest.variants.some((v) => v.label === manifest.baseline))
     throw new SweepError(`${sweepDir}: the baseline ${manifest.baseline} is not among the sweep's variants`);
   const steps = manifest.train.steps;
+  const finishedLabels = new Set(
+    manifest.variants
+      .filter((v) =>
+        manifest.seeds.some((seed) => readRunMetrics(sweepDir, manifest, v, seed).status === "finished"),
+      )
+      .map((v) => v.label),
+  );
   const variants: VariantReport[] = manifest.variants.map((v) => {
     const runs = manifest.seeds.map((seed) => readRunMetrics(sweepDir, manifest, v, seed));
     const finished = runs.filter((r) => r.status === "finished");
@@ -195,7 +267,7 @@ export async function buildReport(sweepDir: string, options: { probe?: boolean }
       label: v.label,
       values: v.values,
       baseline: v.label === manifest.baseline,
-      reference: referenceOf(manifest, v),
+      reference: referenceOf(manifest, v, finishedLabels),
       parameters: v.parameters,
       flopsPerStep: v.flops_per_step,
       runs,
@@ -207,6 +279,7 @@ export async function buildReport(sweepDir: string, options: { probe?: boolean }
       compileSeconds: runs.find((r) => r.compileSeconds !== undefined)?.compileSeconds,
       firstStepSeconds: runs.find((r) => r.firstStepSeconds !== undefined)?.firstStepSeconds,
       diverged: runs.filter((r) => r.status === "diverged").length,
+      failed: runs.filter((r) => r.status === "failed").length,
       incomplete: runs.filter((r) => r.status === "incomplete" || r.status === "missing").length,
     };
   });
@@ -224,7 +297,7 @@ export async function buildReport(sweepDir: string, options: { probe?: boolean }
   }
   if (options.probe !== false)
     for (const v of variants) {
-      const probe = await probeVariant(sweepDir, v, manifest.train.seq);
+      const probe = readProbe(sweepDir, v);
       if (probe) v.probe = probe;
     }
   return {

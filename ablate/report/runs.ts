@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { readRunRecord, type ManifestVariant, type SweepManifest } from "../folder.js";
 import { SweepError } from "../plan.js";
 
-export type RunStatus = "finished" | "diverged" | "incomplete" | "missing";
+export type RunStatus = "finished" | "diverged" | "failed" | "incomplete" | "missing";
 
 export interface RunMetrics {
   label: string;
@@ -41,8 +41,10 @@ function parseLines(path: string): MetricRecord[] {
       const record = JSON.parse(line) as unknown;
       if (typeof record === "object" && record !== null) records.push(record as MetricRecord);
     } catch {
-      // a kill during an append leaves a torn last line; anything else is damage worth naming
-      if (i < lines.length - 1 && lines.slice(i + 1).some((l) => l.trim() !== ""))
+      // a kill during an append leaves a torn line: the last one, or the last before a resumed
+      // session's header; anything else is damage worth naming
+      const next = lines.slice(i + 1).find((l) => l.trim() !== "");
+      if (next !== undefined && !next.startsWith('{"type":"header"'))
         throw new SweepError(`${path}:${i + 1} is not JSON; the metrics file is damaged`);
     }
   });
@@ -110,7 +112,7 @@ export function readRunMetrics(
     ...base,
     status,
     note:
-      status === "diverged"
+      status === "diverged" || status === "failed"
         ? record?.message
         : status === "incomplete"
           ? `stopped at step ${step} of ${steps}; run archc ablate again to finish it`

@@ -22,7 +22,7 @@ function lossCell(v: VariantReport, which: "trainLoss" | "valLoss"): string {
 }
 
 function deltaCell(v: VariantReport): string {
-  if (v.baseline || v.label === v.reference) return "reference";
+  if (v.baseline) return "baseline";
   if (!v.delta) return "–";
   const ci = v.delta.interval
     ? ` [${signed(v.delta.interval.low, 4)}, ${signed(v.delta.interval.high, 4)}]`
@@ -31,11 +31,16 @@ function deltaCell(v: VariantReport): string {
 }
 
 function multiplierCell(v: VariantReport): string {
-  if (v.baseline || v.label === v.reference) return "1 (reference)";
+  if (v.baseline) return "1 (baseline)";
   const m = v.multiplier;
   if (!m) return "–";
-  if (m.mean === undefined)
-    return m.lowerBound !== undefined ? `not measurable (≥ ${m.lowerBound.toFixed(2)}×)` : "not measurable";
+  if (m.mean === undefined) {
+    const bounds = [
+      ...(m.lowerBound !== undefined ? [`≥ ${m.lowerBound.toFixed(2)}×`] : []),
+      ...(m.upperBound !== undefined ? [`≤ ${m.upperBound.toFixed(2)}×`] : []),
+    ];
+    return bounds.length > 0 ? `not measurable (${bounds.join(", ")})` : "not measurable";
+  }
   const spread = m.n > 1 ? ` ± ${m.std!.toFixed(2)}` : "";
   const missing = m.notMeasurable > 0 ? `, ${m.notMeasurable} seed(s) not measurable` : "";
   return `${m.mean.toFixed(2)}×${spread} (n=${m.n}${missing})`;
@@ -46,6 +51,7 @@ function statusCell(v: VariantReport): string {
   const finished = v.runs.filter((r) => r.status === "finished").length;
   parts.push(`${finished}/${v.runs.length} finished`);
   if (v.diverged) parts.push(`${v.diverged} diverged`);
+  if (v.failed) parts.push(`${v.failed} failed`);
   if (v.incomplete) parts.push(`${v.incomplete} incomplete`);
   return parts.join(", ");
 }
@@ -119,7 +125,7 @@ function multiplierSection(data: ReportData): string {
     "",
   ];
   for (const v of data.variants) {
-    if (v.baseline || v.label === v.reference || !v.multiplier) continue;
+    if (v.baseline || !v.multiplier) continue;
     lines.push(`- \`${v.label}\` against \`${v.reference}\`: ${multiplierCell(v)}`);
     for (const reason of v.multiplier.reasons) lines.push(`  - not measurable for ${reason}`);
   }
@@ -130,13 +136,22 @@ function multiplierSection(data: ReportData): string {
       "| residual | points | a | b | R² | multiplier at each size |",
       "| --- | ---: | ---: | ---: | ---: | --- |",
     );
+    const baselineKind = data.variants.find((v) => v.baseline)?.values.residual;
     for (const f of data.scaling.fits) {
       const at = f.multipliers
-        .map((m) => `${m.multiplier.toFixed(3)}× at ${formatFlops(m.flops)}`)
+        .map((m) => {
+          const s = m.overSeeds;
+          const spread =
+            s.n > 1 && s.std !== undefined
+              ? ` (seeds: ${s.mean!.toFixed(3)} ± ${s.std.toFixed(3)}, n=${s.n})`
+              : "";
+          return `${m.multiplier.toFixed(3)}× at ${formatFlops(m.flops)}${spread}${m.extrapolated ? ", extrapolated" : ""}`;
+        })
         .join("; ");
+      const cell = at || (f.kind === baselineKind ? "baseline kind" : (f.note ?? "–"));
       lines.push(
         `| \`${f.kind}\` | ${f.points.length} | ${f.fit ? f.fit.a.toPrecision(4) : "–"} | ${f.fit ? f.fit.b.toFixed(4) : "–"} | ` +
-          `${f.fit ? f.fit.r2.toFixed(3) : "–"} | ${at || (f.fit ? "reference" : "no fit: one size")} |`,
+          `${f.fit ? f.fit.r2.toFixed(3) : "–"} | ${cell} |`,
       );
     }
   }
@@ -246,7 +261,8 @@ function markdown(data: ReportData, figures: Figure[]): string {
       `the same batches in the same order, and parameters it shares with another variant start from the same values.`,
     "",
     `Losses are final values (mean ± sample std over finished seeds). Δ is the variant's validation loss minus its ` +
-      `reference's, with a 95% Welch interval. Throughput and memory are medians over seeds on the device that ` +
+      `reference's, with a 95% Welch interval; the reference is the baseline, or in a sweep over model sizes the ` +
+      `same-size variant with the baseline's residual. Throughput and memory are medians over seeds on the device that ` +
       `trained them; device MiB counts the buffers archc allocated. Compile time (archc's own) and time to the ` +
       `first step (adding the driver's shader compilation and the step-0 evaluation) are those of each variant's ` +
       `first run, in a process that had already compiled the kernels it shares with earlier variants.`,
