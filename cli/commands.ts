@@ -11,6 +11,7 @@ import * as run from "./run.js";
 import * as evaluate from "./eval.js";
 import * as train from "./train.js";
 import * as generate from "./generate.js";
+import * as bench from "./bench.js";
 import * as ablate from "./ablate.js";
 import * as report from "./report.js";
 
@@ -27,6 +28,7 @@ export function registerCommands(program: Command): void {
     ablate,
     report,
     generate,
+    bench,
   ])
     command.register(program);
 }

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The benchmark suite: `archc bench` (training and forward) on the residual kinds add, Full AttnRes,
+# Block AttnRes N=4 and N=8, compared in one process so the AttnRes overhead comes out as ratios,
+# at a tiny size and at GPT-2-small size (12 layers, d=768, 12 heads, T=1024, batch 8); and the same
+# models in PyTorch (bench/torch_ref.py, eager and torch.compile) when torch is importable. Every
+# result is a JSON file in one folder, with a log per command and status.jsonl (exit code and
+# seconds of each command, or why it was skipped).
+#
+#   bash bench/gpu-suite.sh [OUT_DIR]          # default: $OUT, else bench-out
+#
+# On a bare GPU machine (see ../shared/gpu/README.md), after `npm ci`, `npm run build` and
+# `bash ../shared/gpu/pack-bundle.sh` here:
+#
+#   bash .gpu-bundle/on-device.sh bash bench/gpu-suite.sh "$OUT"
+#
+# Environment:
+#   SUITE_SIZE=full (default) runs tiny and GPT-2-small; SUITE_SIZE=tiny runs the tiny size only
+#     with few steps (for the software adapter: a few minutes once its shader cache is warm).
+#   SUITE_BUDGET_S (default 450): the suite stops starting commands once this many seconds have
+#     passed, and caps each command at what is left; skipped commands are listed in status.jsonl.
+#   TORCH=auto (default: run torch_ref.py when `import torch` works), 0 (never) or 1 (always).
+#   PYTHON (default python3), NODE (default node).
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=${1:-${OUT:-bench-out}}
+size=${SUITE_SIZE:-full}
+budget=${SUITE_BUDGET_S:-450}
+py=${PYTHON:-python3}
+node=${NODE:-node}
+mkdir -p "$out"
+status="$out/status.jsonl"
+: >"$status"
+start=$(date +%s)
+
+[[ -f dist/cli.js ]] || { echo "gpu-suite: dist/ is missing: run npm run build first" >&2; exit 1; }
+
+have_torch=0
+case "${TORCH:-auto}" in
+  1) have_torch=1 ;;
+  0) have_torch=0 ;;
+  *) "$py" -c "import torch" >/dev/null 2>&1 && have_torch=1 ;;
+esac
+cuda=0
+if [[ $have_torch == 1 ]] && "$py" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" >/dev/null 2>&1; then
+  cuda=1
+fi
+
+# run NAME CAP_SECONDS COMMAND...: output to $out/NAME.log, a status line either way
+run() {
+  local name=$1 cap=$2
+  shift 2
+  local now left
+  now=$(date +%s)
+  left=$((budget - (now - start)))
+  if ((left < 15)); then
+    echo "gpu-suite: skip $name (budget of ${budget}s spent)" >&2
+    printf '{"name":"%s","skipped":"budget"}\n' "$name" >>"$status"
+    return
+  fi
+  ((cap > left)) && cap=$left
+  echo "gpu-suite: $name (at most ${cap}s)" >&2
+  local t0=$(date +%s)
+  timeout "$cap" "$@" >"$out/$name.log" 2>&1
+  local rc=$?
+  printf '{"name":"%s","rc":%d,"seconds":%d,"cap":%d}\n' "$name" "$rc" "$(($(date +%s) - t0))" "$cap" >>"$status"
+  ((rc == 0)) || echo "gpu-suite: $name exited $rc (see $out/$name.log)" >&2
+}
+
+skip() {
+  printf '{"name":"%s","skipped":"%s"}\n' "$1" "$2" >>"$status"
+}
+
+# archc and torch on one size: FAMILY (tiny or gpt2s), archc flags, torch flags, caps
+suite_size() {
+  local family=$1 archc_steps=$2 torch_steps=$3 archc_cap=$4 torch_cap=$5
+  local first="bench/models/$family.arch"
+  local compare=("bench/models/$family-full.arch" "bench/models/$family-block4.arch" "bench/models/$family-block8.arch")
+  for mode in train infer; do
+    run "archc-$family-$mode" "$archc_cap" "$node" bin/archc.js bench "$first" --compare "${compare[@]}" \
+      --"$mode" $archc_steps --json "$out/archc-$family-$mode.json"
+  done
+  "$node" bin/archc.js bench "$first" --compare "${compare[@]}" --print-spec >"$out/spec-$family.json" 2>/dev/null
+  for backend in eager compile; do
+    for mode in train infer; do
+      local name="torch-$backend-$family-$mode"
+      if [[ $have_torch == 0 ]]; then
+        skip "$name" "no torch"
+      elif [[ $family != tiny && $cuda == 0 ]]; then
+        skip "$name" "no CUDA"
+      else
+        local dev=cpu
+        [[ $cuda == 1 ]] && dev=cuda
+        run "$name" "$torch_cap" "$py" bench/torch_ref.py "$out/spec-$family.json" --backend "$backend" \
+          --mode "$mode" --device "$dev" $torch_steps --json "$out/$name.json"
+      fi
+    done
+  done
+}
+
+if [[ $size == tiny ]]; then
+  suite_size tiny "--steps 3 --warmup 1 --round 1 --profile-repeats 1" "--steps 3 --warmup 1 --round 1 --profile-repeats 1" 900 300
+else
+  suite_size tiny "--steps 20 --warmup 3 --round 2" "--steps 20 --warmup 3 --round 2" 60 120
+  suite_size gpt2s "--steps 8 --warmup 2 --round 2 --profile-repeats 2" "--steps 8 --warmup 2 --round 2 --profile-repeats 2" 200 150
+fi
+
+"$node" -e '
+const fs = require("fs"), path = require("path");
+const dir = process.argv[1];
+const rows = [];
+for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".json") && !f.startsWith("spec-")).sort()) {
+  let r;
+  try { r = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")); } catch { continue; }
+  for (const m of r.models ?? [])
+    rows.push({ file: f, label: m.label, stepMs: m.stepMs, ratio: m.ratio?.stepMs, tokensPerS: m.tokensPerS,
+      forwardMs: m.forwardMs, backwardMs: m.backwardMs, optimizerMs: m.optimizerMs, deviceBytes: m.deviceBytes,
+      achievedGflops: m.achievedGflops });
+}
+fs.writeFileSync(path.join(dir, "summary.json"), JSON.stringify(rows, null, 1) + "\n");
+for (const r of rows)
+  console.log(`${r.file.padEnd(34)} ${r.label.padEnd(20)} ${r.stepMs.toFixed(2).padStart(10)} ms  ${(r.ratio ?? NaN).toFixed(3)}x  ${r.tokensPerS.toFixed(0).padStart(8)} tok/s`);
+' "$out"
+echo "gpu-suite: done in $(($(date +%s) - start))s; results in $out" >&2
