@@ -5,6 +5,7 @@ import {
   depthHeatmapSpec,
   depthRmsSpec,
   finalLossSpec,
+  scalingSpec,
   lossCurvesSpec,
   renderChart,
   type DepthRmsPoint,
@@ -91,6 +92,17 @@ const charts = {
     return depthHeatmapSpec("Depth attention: attn, seed 1", h.rows, h.cols, h.weights);
   },
   "depth-rms": () => depthRmsSpec(fakeRms()),
+  scaling: () =>
+    scalingSpec(
+      [1e9, 2e9, 4e9].flatMap((flops) => [
+        { kind: "add", label: `add at ${flops}`, flops, loss: 10 * flops ** -0.1 },
+        { kind: "attn(block=2)", label: `attn at ${flops}`, flops, loss: 10 * (1.25 * flops) ** -0.1 },
+      ]),
+      [
+        { kind: "add", a: 10, b: 0.1 },
+        { kind: "attn(block=2)", a: 10 * 1.25 ** -0.1, b: 0.1 },
+      ],
+    ),
 };
 
 const expectedText: Record<keyof typeof charts, string[]> = {
@@ -104,6 +116,11 @@ const expectedText: Record<keyof typeof charts, string[]> = {
     .concat(["loss (nats/token)", "min–max over seeds"]),
   "final-loss": ["Final validation loss", "add (baseline)", "attn(block = 2, key_norm = false)", "(n = 1)"],
   "depth-heatmap": ["Depth attention: attn, seed 1", "L3.mlp", "embed", "output", "source", "0."],
+  scaling: [
+    "Loss against compute, per residual kind",
+    "training compute (FLOPs, log scale)",
+    "attn(block=2)",
+  ],
   "depth-rms": [
     "Hidden state",
     "Sublayer output",

@@ -379,3 +379,73 @@ export function depthRmsSpec(series: DepthRmsPoint[]): TopLevelSpec {
     resolve: { scale: { color: "shared", y: "independent" } },
   } as TopLevelSpec;
 }
+
+export interface ScalingPoint {
+  /** the residual kind */
+  kind: string;
+  label: string;
+  flops: number;
+  loss: number;
+}
+
+export interface ScalingCurve {
+  kind: string;
+  a: number;
+  b: number;
+}
+
+/**
+ * The paper's scaling-law figure: final validation loss against training compute on log-log axes,
+ * one colour per residual kind, with each kind's fitted L(C) = a·C^(−b) drawn over the sizes swept.
+ */
+export function scalingSpec(points: ScalingPoint[], curves: ScalingCurve[]): TopLevelSpec {
+  const kinds = distinctInOrder(points.map((p) => p.kind));
+  const low = Math.min(...points.map((p) => p.flops));
+  const high = Math.max(...points.map((p) => p.flops));
+  const samples = 24;
+  const fitted = curves.flatMap((c) =>
+    Array.from({ length: samples + 1 }, (_, i) => {
+      const flops = low * (high / low) ** (i / samples);
+      return { kind: c.kind, flops, loss: c.a * flops ** -c.b };
+    }),
+  );
+  const x = {
+    field: "flops",
+    type: "quantitative",
+    title: "training compute (FLOPs, log scale)",
+    scale: { type: "log", nice: false, padding: 12 },
+    axis: { format: "~s", labelOverlap: "greedy", tickCount: 5 },
+  } as const;
+  const y = {
+    field: "loss",
+    type: "quantitative",
+    title: `final validation loss (${LOSS_UNIT}, log scale)`,
+    scale: { type: "log", zero: false, nice: false, padding: 12 },
+    axis: { format: "~g", labelOverlap: "greedy" },
+  } as const;
+  const color = {
+    field: "kind",
+    type: "nominal",
+    title: "residual",
+    scale: { domain: kinds, scheme: CATEGORY_SCHEME },
+    legend: LINE_LEGEND,
+  } as const;
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: {
+      text: "Loss against compute, per residual kind",
+      subtitle:
+        "points: final validation loss of each size (mean over seeds); lines: L(C) = a·C^(−b) fitted per kind",
+    },
+    width: 420,
+    height: 260,
+    layer: [
+      { data: { values: fitted }, mark: { type: "line", strokeWidth: 1.6 }, encoding: { x, y, color } },
+      {
+        data: { values: points },
+        mark: { type: "point", filled: true, size: 60, opacity: 1 },
+        encoding: { x, y, color, tooltip: [{ field: "label" }] },
+      },
+    ],
+  } as TopLevelSpec;
+}

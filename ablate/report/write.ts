@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ReportData, VariantReport } from "./build.js";
-import { depthHeatmapSpec, depthRmsSpec, finalLossSpec, lossCurvesSpec } from "./charts.js";
+import { depthHeatmapSpec, depthRmsSpec, finalLossSpec, lossCurvesSpec, scalingSpec } from "./charts.js";
 import { formatFlops } from "./multiplier.js";
 import { renderChart } from "./render.js";
 import { makeOutputDir } from "../../runtime/output-dir.js";
@@ -234,6 +234,16 @@ async function writeFigures(data: ReportData, dir: string): Promise<Figure[]> {
       ),
     );
   }
+  const scaling = data.scaling;
+  if (scaling && scaling.fits.some((f) => f.fit))
+    await emit(
+      "scaling",
+      "Final validation loss against training compute per residual kind, with the fitted power laws the multiplier is read from.",
+      scalingSpec(
+        scaling.fits.flatMap((f) => f.points.map((p) => ({ kind: f.kind, ...p }))),
+        scaling.fits.flatMap((f) => (f.fit ? [{ kind: f.kind, a: f.fit.a, b: f.fit.b }] : [])),
+      ),
+    );
   const rms = data.variants.flatMap((v) =>
     (v.probe?.sublayers ?? []).flatMap((s, depth) => [
       { variant: v.label, depth: depth + 1, what: "hidden state" as const, rms: s.inputRms },
