@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import { readFileSync } from "node:fs";
 import type { CheckpointInfo, LoadedCheckpoint } from "../runtime/checkpoint.js";
 import type { Batch } from "../runtime/data/sampler.js";
+import { openCheckpoint } from "./open-checkpoint.js";
 import { EXIT, reportFailure, UserError } from "./common.js";
 
 interface EvalFlags {
@@ -184,14 +185,8 @@ async function evalInput(
 }
 
 async function loadModelCheckpoint(path: string): Promise<LoadedCheckpoint> {
-  const { loadCheckpoint, resolveCheckpoint } = await import("../runtime/checkpoint.js");
-  const dir = resolveCheckpoint(path);
-  if (!dir)
-    throw new UserError(
-      `no checkpoint at ${path} (expected a ckpt-N directory with state.json, or a run directory)`,
-    );
-  const { checkpointShapes } = await import("./lower-for-cli.js");
-  const checkpoint = loadCheckpoint(dir, { optimizer: false, expectedShapes: checkpointShapes });
+  const checkpoint = await openCheckpoint(path);
+  const dir = checkpoint.dir;
   if (checkpoint.info.engine === "cpu-bigram")
     throw new UserError(
       `${dir} was trained with --cpu-bigram (a pipeline demo, not the model); eval runs the model`,

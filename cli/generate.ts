@@ -3,6 +3,7 @@
 
 import type { Command } from "commander";
 import { EXIT, reportFailure, UserError } from "./common.js";
+import { openCheckpoint } from "./open-checkpoint.js";
 
 interface GenerateFlags {
   prompt: string;
@@ -52,16 +53,8 @@ async function generateCommand(path: string, flags: GenerateFlags): Promise<void
   const topK = numberFlag(flags.topK, "--top-k", { integer: true, min: 0 });
   const seed = numberFlag(flags.seed, "--seed", { integer: true, min: 0 });
 
-  const { loadCheckpoint, resolveCheckpoint } = await import("../runtime/checkpoint.js");
-  const dir = resolveCheckpoint(path);
-  if (!dir)
-    throw new UserError(
-      `no checkpoint at ${path} (expected a ckpt-N directory with state.json, or a run directory)`,
-    );
-  const { checkpointShapes } = await import("./lower-for-cli.js");
-  const checkpoint = loadCheckpoint(dir, { optimizer: false, expectedShapes: checkpointShapes });
-  if (checkpoint.info.engine !== "gpu" && checkpoint.info.engine !== "cpu-bigram")
-    throw new UserError(`${dir}: engine "${checkpoint.info.engine}" is not one archc writes`);
+  const checkpoint = await openCheckpoint(path);
+  const dir = checkpoint.dir;
   const { loadTokenizer } = await import("../runtime/data/tokenizer.js");
   const tokenizer = await loadTokenizer(checkpoint.info.tokenizer);
 
