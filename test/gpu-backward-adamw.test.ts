@@ -8,6 +8,7 @@ import { GpuAdamw } from "../runtime/optim/adamw-gpu.js";
 import { decayMask, flatLayout } from "../runtime/optim/layout.js";
 import { seededRandom } from "./gradcheck-support.js";
 import { relativeError, requireDevice } from "./gpu-backward-support.js";
+import { readF32 } from "./gpu-harness.js";
 
 let device: GPUDevice;
 beforeAll(async () => {
@@ -24,20 +25,7 @@ function storage(data: Float32Array | Uint32Array): GPUBuffer {
   return buffer;
 }
 
-async function readBack(buffer: GPUBuffer, length: number): Promise<Float32Array> {
-  const staging = device.createBuffer({
-    size: buffer.size,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  const encoder = device.createCommandEncoder();
-  encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
-  device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const values = new Float32Array(staging.getMappedRange().slice(0, length * 4));
-  staging.unmap();
-  staging.destroy();
-  return values;
-}
+const readBack = (buffer: GPUBuffer, length: number) => readF32(device, buffer, length);
 
 const param = (name: string, shape: number[], decay: boolean): Param => ({
   name,

@@ -22,7 +22,7 @@ import { fromInts } from "../runtime/reference/tensor.js";
 import { GpuTrainingEngine } from "../runtime/train/gpu-engine.js";
 import { attnResidual as attn, tinySpec } from "./golden/specs.js";
 import { seededRandom } from "./gradcheck-support.js";
-import { relativeError } from "./gpu-harness.js";
+import { readF32, relativeError } from "./gpu-harness.js";
 
 describe("AdamW chunk plan", () => {
   it("starts every chunk where both the f32 range and its decay-mask words are aligned", () => {
@@ -111,20 +111,7 @@ describe("chunked AdamW on the device", () => {
       device.queue.writeBuffer(buffer, 0, data);
       return buffer;
     };
-    const readBack = async (buffer: GPUBuffer, length: number) => {
-      const staging = device.createBuffer({
-        size: buffer.size,
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
-      const encoder = device.createCommandEncoder();
-      encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
-      device.queue.submit([encoder.finish()]);
-      await staging.mapAsync(GPUMapMode.READ);
-      const values = new Float32Array(staging.getMappedRange().slice(0, length * 4));
-      staging.unmap();
-      staging.destroy();
-      return values;
-    };
+    const readBack = (buffer: GPUBuffer, length: number) => readF32(device, buffer, length);
     const buffers = {
       params: storage(Float32Array.from(host.params)),
       grads: storage(new Float32Array(n)),

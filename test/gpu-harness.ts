@@ -79,3 +79,19 @@ export async function runOnGpu(
 export function elementCount(shape: number[]): number {
   return numel(shape);
 }
+
+/** the first `length` f32 values of a device buffer, through a staging copy */
+export async function readF32(device: GPUDevice, buffer: GPUBuffer, length: number): Promise<Float32Array> {
+  const staging = device.createBuffer({
+    size: buffer.size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const encoder = device.createCommandEncoder();
+  encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
+  device.queue.submit([encoder.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const values = new Float32Array(staging.getMappedRange().slice(0, length * 4));
+  staging.unmap();
+  staging.destroy();
+  return values;
+}
