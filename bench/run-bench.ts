@@ -62,7 +62,7 @@ export interface ModelResult {
   /** achieved / peak FLOP/s */
   flopsUtilisation: number;
   bytesPerStep: number;
-  /** kernels binding whole pools, whose bytes bytesPerStep leaves out */
+  /** kernels binding pool ranges, whose bytes bytesPerStep leaves out */
   bytesUncountedKernels: number;
   achievedGbps: number;
   bandwidthUtilisation: number | null;

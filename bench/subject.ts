@@ -41,7 +41,7 @@ function phaseOf(kernelName: string): Phase {
 
 /**
  * bytes one pass over the kernels reads and writes if every bound value is touched once; kernels
- * that bind whole pools (too many values for one binding each) are not counted but reported
+ * that bind pool ranges (too many values for one binding each) are not counted but reported
  */
 function boundBytes(exe: Executable): { bytes: number; uncountedKernels: number } {
   const size = new Map(exe.values.map((v) => [v.id, v.size]));

@@ -3,11 +3,12 @@
 
 import type { Graph } from "./ir/ir.js";
 import { fuseGraph } from "./passes/fusion.js";
-import { planBuffers } from "./passes/plan.js";
+import { planBuffers, STORAGE_OFFSET_ALIGNMENT } from "./passes/plan.js";
+import { findViews } from "./passes/views.js";
 import { renderKernels } from "./codegen/render.js";
 import type { BufferPlan, Kernel } from "./codegen/kernel.js";
 import type { ArchxValue, Executable } from "../runtime/archx.js";
-import { ARCHX_FORMAT, ARCHX_VERSION } from "../runtime/archx.js";
+import { ARCHX_FORMAT, ARCHX_VERSION, moduleCode } from "../runtime/archx.js";
 
 export interface CompileOptions {
   /** false compiles one kernel per op (for comparison and debugging); default true */
@@ -19,13 +20,15 @@ export interface CompileOptions {
 
 export function compileGraph(graph: Graph, options: CompileOptions = {}): Executable {
   const fused = options.fuse !== false;
-  // 1. fusion: group nodes into kernels (anchor + elementwise epilogue)
-  const groups = fuseGraph(graph, { enabled: fused });
-  // 2. buffer planning: pools, offsets, scratch reuse by liveness
-  const plan = planBuffers(graph, groups);
-  // 3. code generation: one WGSL module per group; kernels touching many values bind whole pools
+  // 1. views: slices and reshapes that can alias their operand's bytes need no kernel
+  const views = findViews(graph, STORAGE_OFFSET_ALIGNMENT);
+  // 2. fusion: group nodes into kernels (anchor + elementwise epilogue)
+  const groups = fuseGraph(graph, { enabled: fused, views });
+  // 3. buffer planning: pools, offsets, scratch reuse by liveness, views inside their bases
+  const plan = planBuffers(graph, groups, STORAGE_OFFSET_ALIGNMENT, views);
+  // 4. code generation: one WGSL module per group; kernels touching many values bind pool ranges
   const kernels = renderKernels(graph, groups, plan);
-  // 4. packaging: deduplicate modules, describe values, parameters and I/O
+  // 5. packaging: deduplicate modules, describe values, parameters and I/O
   return packageExecutable(graph, kernels, plan, { ...options, fuse: fused });
 }
 
@@ -49,14 +52,17 @@ function packageExecutable(
   plan: BufferPlan,
   options: CompileOptions,
 ): Executable {
+  // one module per distinct code: kernels of different layers differ only in their comments, and
+  // a shared module keeps the comments of the first kernel that uses it
   const modules: string[] = [];
   const moduleIndex = new Map<string, number>();
   const moduleOf = (wgsl: string) => {
-    if (!moduleIndex.has(wgsl)) {
-      moduleIndex.set(wgsl, modules.length);
+    const code = moduleCode(wgsl);
+    if (!moduleIndex.has(code)) {
+      moduleIndex.set(code, modules.length);
       modules.push(wgsl);
     }
-    return moduleIndex.get(wgsl)!;
+    return moduleIndex.get(code)!;
   };
   const values: ArchxValue[] = plan.slots.map((slot) => ({
     id: slot.value,
@@ -66,6 +72,7 @@ function packageExecutable(
     offset: slot.offset,
     size: slot.size,
     label: valueLabel(graph, slot.value),
+    ...(slot.viewOf === undefined ? {} : { viewOf: slot.viewOf }),
   }));
   const paramValue = new Map(
     graph.nodes.filter((n) => n.op === "param").map((n) => [String(n.attrs.name), n.id]),

@@ -14,18 +14,47 @@ import {
 import { writeOutputFile } from "./output-dir.js";
 
 export const ARCHX_FORMAT = "archx";
-// 2: a binding may be a whole pool ({ pool }) instead of one value
+// 2: a binding may be a pool ({ pool }, or a range of it: { pool, offset, size }) instead of one value
 export const ARCHX_VERSION = 2;
 
+/**
+ * A value's slot, or a pool: the byte range [offset, offset + size) of it when those are given,
+ * otherwise the whole pool (files written before ranges existed).
+ */
 export type ArchxBinding =
-  { value: number; access: "read" | "read_write" } | { pool: number; access: "read_write" };
+  | { value: number; access: "read" | "read_write" }
+  | {
+      pool: number;
+      access: "read_write";
+      offset?: number;
+      size?: number;
+      /**
+       * the values the kernel reaches through this range, in the order its module's declaration
+       * comment lists their element offsets (a module shared by kernels of several layers lists
+       * the first kernel's values; each kernel names its own here)
+       */
+      values?: number[];
+    };
+
+/**
+ * A module's code without its comments. Kernels of different layers differ only in the comments
+ * naming their scope and values: modules with the same code are stored once and compiled into one
+ * pipeline.
+ */
+export function moduleCode(wgsl: string): string {
+  return wgsl
+    .split("\n")
+    .map((line) => line.replace(/\s*\/\/.*$/, ""))
+    .filter((line) => line.trim().length > 0)
+    .join("\n");
+}
 
 export interface ArchxKernel {
   name: string;
   /** index into Executable.modules */
   module: number;
   entryPoint: string;
-  /** what is bound at @binding(0..): a value's slot, or a whole pool; with the kernel's use of it */
+  /** what is bound at @binding(0..): a value's slot, or a pool range; with the kernel's use of it */
   bindings: ArchxBinding[];
   workgroups: [number, number, number];
   /** ops computed, anchor first ("matmul", "gelu") */
@@ -41,6 +70,11 @@ export interface ArchxValue {
   size: number;
   /** where it came from: a parameter or input name, or "<scope> <op>" */
   label: string;
+  /**
+   * set when the value is a view: its bytes are a window of value `viewOf`'s bytes (a slice of a
+   * packed gradient, a reshape), written when that value is, and it is only ever read
+   */
+  viewOf?: number;
 }
 
 export interface ArchxParam {
@@ -122,10 +156,10 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * a comment listing `name %<value> at <element offset>` (compiler/codegen/pooled.ts). Undefined
  * when the module has no such list for that binding.
  */
-function pooledMembers(wgsl: string, binding: number): number[] | undefined {
+function pooledMembers(wgsl: string, binding: number): { id: number; at: number }[] | undefined {
   const line = new RegExp(`@binding\\(${binding}\\)[^\\n]*_pool\\s*:[^\\n]*//([^\\n]*)`).exec(wgsl);
   if (!line) return undefined;
-  return [...line[1].matchAll(/%(\d+) at \d+/g)].map((m) => Number(m[1]));
+  return [...line[1].matchAll(/%(\d+) at (\d+)/g)].map((m) => ({ id: Number(m[1]), at: Number(m[2]) }));
 }
 
 /**
@@ -237,6 +271,21 @@ export function validateExecutable(data: unknown, source: string): Executable {
     expect(isWholeNumber(id) && values.has(id as number), where, id, "the id of a value in 'values'");
     return values.get(id as number)!;
   };
+  // views: windows of another value's bytes, in the same pool; they own no bytes of their own
+  (exe.values as ArchxValue[]).forEach((view, i) => {
+    if (!("viewOf" in view)) return;
+    const w = `values[${i}] (${view.label})`;
+    const base = valueRef(`${w}.viewOf`, view.viewOf);
+    if (base.viewOf !== undefined) fail(`${w} is a view of value ${base.id}, which is itself a view`);
+    if (
+      base.pool !== view.pool ||
+      view.offset < base.offset ||
+      view.offset + view.size > base.offset + base.size
+    )
+      fail(`${w} is a view of value ${base.id} (${base.label}) but its bytes lie outside that value's`);
+  });
+  /** the value that owns a value's bytes: itself, or the base of a view */
+  const owner = (id: number): number => values.get(id)!.viewOf ?? id;
 
   const defined = new Set<number>();
   const paramNames = new Set<string>();
@@ -314,7 +363,8 @@ export function validateExecutable(data: unknown, source: string): Executable {
 
   // byte ranges: values outside the scratch pool never share bytes
   const byPool = new Map<number, ArchxValue[]>();
-  for (const value of values.values()) byPool.set(value.pool, [...(byPool.get(value.pool) ?? []), value]);
+  for (const value of values.values())
+    if (value.viewOf === undefined) byPool.set(value.pool, [...(byPool.get(value.pool) ?? []), value]);
 
   // kernels, in dispatch order: references, workgroups, and which values each one touches
   const touched: { reads: number[]; writes: number[]; pools: number[] }[] = [];
@@ -364,6 +414,7 @@ export function validateExecutable(data: unknown, source: string): Executable {
     const bindings = kernel.bindings as unknown[];
     mostBindings = Math.max(mostBindings, bindings.length);
     const use = { reads: [] as number[], writes: [] as number[], pools: [] as number[] };
+    const boundRanges: { pool: number; start: number; end: number; j: number }[] = [];
     bindings.forEach((b, j) => {
       const bw = `${kw}.bindings[${j}]`;
       expect(isObject(b), bw, b, "{value, access} or {pool, access}");
@@ -377,33 +428,88 @@ export function validateExecutable(data: unknown, source: string): Executable {
           binding.access,
           `"read" or "read_write"`,
         );
-        (binding.access === "read" ? use.reads : use.writes).push(value.id);
-      } else if (keys === "access,pool") {
+        if (value.viewOf !== undefined && binding.access !== "read")
+          fail(`${bw}: value ${value.id} is a view of value ${value.viewOf}, and a view is only read`);
+        (binding.access === "read" ? use.reads : use.writes).push(owner(value.id));
+      } else if (
+        keys === "access,pool" ||
+        keys === "access,offset,pool,size" ||
+        keys === "access,offset,pool,size,values"
+      ) {
         expect(
           isWholeNumber(binding.pool) && (binding.pool as number) < pools.length,
           `${bw}.pool`,
           binding.pool,
           `a pool index below ${pools.length}`,
         );
-        expect(
-          binding.access === "read_write",
-          `${bw}.access`,
-          binding.access,
-          `"read_write" (a whole pool)`,
-        );
-        const members = pooledMembers(wgsl, j);
+        const pool = binding.pool as number;
+        expect(binding.access === "read_write", `${bw}.access`, binding.access, `"read_write" (a pool)`);
+        // the bound byte range: whole pool, or [offset, offset + size) inside it
+        let start = 0;
+        let end = poolList[pool].size;
+        if (keys !== "access,pool") {
+          expect(
+            isWholeNumber(binding.offset) && (binding.offset as number) % VALUE_ALIGNMENT === 0,
+            `${bw}.offset`,
+            binding.offset,
+            `a whole multiple of ${VALUE_ALIGNMENT}`,
+          );
+          start = binding.offset as number;
+          expect(
+            isWholeNumber(binding.size, 4) &&
+              (binding.size as number) % 4 === 0 &&
+              start + (binding.size as number) <= poolList[pool].size,
+            `${bw}.size`,
+            binding.size,
+            `a whole multiple of 4 with offset + size within the pool (${poolList[pool].size} bytes)`,
+          );
+          end = start + (binding.size as number);
+        }
+        // WebGPU rejects a dispatch whose writable bindings overlap
+        for (const other of boundRanges)
+          if (other.pool === pool && other.start < end && start < other.end)
+            fail(
+              `${bw} overlaps ${kw}.bindings[${other.j}] (bytes ${other.start}..${other.end} of pool ${pool})`,
+            );
+        boundRanges.push({ pool, start, end, j });
+        const listed = pooledMembers(wgsl, j);
+        let members = listed;
+        if (keys.endsWith("values")) {
+          // the kernel's own values, at the element offsets its (possibly shared) module reads them
+          expect(
+            Array.isArray(binding.values) &&
+              binding.values.every((id) => isWholeNumber(id)) &&
+              listed !== undefined &&
+              binding.values.length === listed.length,
+            `${bw}.values`,
+            binding.values,
+            `a list of ${listed?.length ?? "the"} value ids its module's binding comment lists offsets for`,
+          );
+          members = (binding.values as number[]).map((id, k) => ({ id, at: listed![k].at }));
+        }
         if (members === undefined) {
-          use.pools.push(binding.pool as number);
-          if (poolList[binding.pool as number].usage === "scratch") pooledUnknown = true;
+          use.pools.push(pool);
+          if (poolList[pool].usage === "scratch") pooledUnknown = true;
         } else {
-          for (const id of members) {
+          for (const { id, at } of members) {
             const value = valueRef(`${bw}: a value its module lists`, id);
-            if (value.pool !== binding.pool)
-              fail(`${bw}: its module lists value ${id}, which is not in pool ${String(binding.pool)}`);
-            use.writes.push(id);
+            if (value.pool !== pool)
+              fail(`${bw}: its module lists value ${id}, which is not in pool ${String(pool)}`);
+            if (value.offset < start || value.offset + value.size > end)
+              fail(
+                `${bw}: its module lists value ${id}, which lies outside the bound bytes ${start}..${end}`,
+              );
+            if (at !== (value.offset - start) / 4)
+              fail(
+                `${bw}: its module reads value ${id} at element ${at}, but the value starts at element ${(value.offset - start) / 4} of the bound range`,
+              );
+            use.writes.push(owner(id));
           }
         }
-      } else fail(`${bw} is ${show(b)}, expected {value, access} or {pool, access}`);
+      } else
+        fail(
+          `${bw} is ${show(b)}, expected {value, access}, {pool, access} or {pool, access, offset, size, values}`,
+        );
     });
     touched.push(use);
   });

@@ -34,11 +34,15 @@ export function limitViolations(exe: Executable, limits: RelevantLimits): string
         `the ${pool.usage} pool needs ${formatBytes(pool.size)}; this device allows ${formatBytes(limits.maxBufferSize)} per buffer`,
       );
   for (const kernel of exe.kernels) {
-    for (const binding of kernel.bindings)
-      if ("pool" in binding && exe.pools[binding.pool].size > limits.maxStorageBufferBindingSize)
+    for (const binding of kernel.bindings) {
+      if (!("pool" in binding)) continue;
+      const { usage, size: poolSize } = exe.pools[binding.pool];
+      const bytes = binding.size ?? poolSize;
+      if (bytes > limits.maxStorageBufferBindingSize)
         problems.push(
-          `kernel ${kernel.name} binds the whole ${exe.pools[binding.pool].usage} pool, ${formatBytes(exe.pools[binding.pool].size)}; this device allows ${formatBytes(limits.maxStorageBufferBindingSize)} per storage binding`,
+          `kernel ${kernel.name} binds ${binding.size === undefined ? "the whole" : `${formatBytes(bytes)} of the`} ${usage} pool${binding.size === undefined ? `, ${formatBytes(bytes)}` : ""}; this device allows ${formatBytes(limits.maxStorageBufferBindingSize)} per storage binding`,
         );
+    }
     if (kernel.bindings.length > limits.maxStorageBuffersPerShaderStage)
       problems.push(
         `kernel ${kernel.name} binds ${kernel.bindings.length} storage buffers; this device allows ${limits.maxStorageBuffersPerShaderStage} per kernel`,

@@ -3,6 +3,7 @@
 // the outputs asked for are read back.
 
 import type { ArchxIo, ArchxValue, Executable, PoolUsage } from "./archx.js";
+import { moduleCode } from "./archx.js";
 import { allocatePools, formatBytes } from "./buffers.js";
 import { DeviceError, throwIfDeviceFailed, withErrorScopes } from "./device.js";
 
@@ -15,13 +16,8 @@ export class ExecutorError extends Error {}
 // different layers differ only in the comments naming their scope and values.
 const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
-export function pipelineKey(wgsl: string): string {
-  return wgsl
-    .split("\n")
-    .map((line) => line.replace(/\s*\/\/.*$/, ""))
-    .filter((line) => line.trim().length > 0)
-    .join("\n");
-}
+/** the pipeline cache's key: a module's code without comments */
+export const pipelineKey = moduleCode;
 
 function cachedPipelines(device: GPUDevice): Map<string, GPUComputePipeline> {
   let cache = pipelineCache.get(device);
@@ -123,7 +119,11 @@ export class Executor {
           label: kernel.name,
           layout: pipeline.getBindGroupLayout(0),
           entries: kernel.bindings.map((binding, i) => {
-            if ("pool" in binding) return { binding: i, resource: { buffer: this.pools[binding.pool] } };
+            if ("pool" in binding)
+              return {
+                binding: i,
+                resource: { buffer: this.pools[binding.pool], offset: binding.offset, size: binding.size },
+              };
             const value = this.slot(binding.value);
             return {
               binding: i,

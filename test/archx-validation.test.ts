@@ -105,6 +105,46 @@ function mutations(exe: Executable): [string, (e: Mutable) => void][] {
     k("a binding with neither", (kernel) => (kernel.bindings[0] = { access: "read" }));
     k("a binding as a number", (kernel) => (kernel.bindings[0] = 3));
   }
+  // a pooled kernel's bound byte range: misaligned, past its pool, or missing a value its module reads
+  const pooledAt = (label: string, f: (binding: Mutable, e: Mutable) => void) =>
+    out.push([
+      `kernels[${pooled}] pool range ${label}`,
+      (e) =>
+        f(
+          e.kernels[pooled].bindings.find((b: Mutable) => "pool" in b),
+          e,
+        ),
+    ]);
+  pooledAt("offset not aligned", (b) => (b.offset += 4));
+  pooledAt("offset negative", (b) => (b.offset = -256));
+  pooledAt("offset a string", (b) => (b.offset = String(b.offset)));
+  pooledAt("size 0", (b) => (b.size = 0));
+  pooledAt("size not a multiple of 4", (b) => (b.size -= 2));
+  pooledAt("past the end of its pool", (b, e) => (b.size = e.pools[b.pool].size - b.offset + 4));
+  pooledAt("offset without size", (b) => delete b.size);
+  pooledAt("shifted by 256 bytes", (b) => (b.offset += 256));
+  pooledAt("shifted back by 256 bytes", (b) => {
+    b.offset -= 256;
+    b.size += 256;
+  });
+  pooledAt("cut short", (b) => (b.size -= 4));
+  pooledAt("values a string", (b) => (b.values = "1,2"));
+  pooledAt("values one short", (b) => b.values.pop());
+  pooledAt("values one more", (b) => b.values.push(b.values[0]));
+  pooledAt("values reversed", (b) => b.values.reverse());
+  pooledAt("a value not in the range", (b, e) => {
+    b.values[0] = e.values.find((v: Mutable) => v.pool === b.pool && v.offset >= b.offset + b.size).id;
+  });
+  out.push([
+    `kernels[${pooled}] two pool ranges overlapping`,
+    (e) => {
+      const ranges = e.kernels[pooled].bindings.filter((b: Mutable) => "pool" in b);
+      const [first, second] = ranges
+        .filter((b: Mutable) => b.pool === ranges[ranges.length - 1].pool)
+        .slice(-2);
+      first.size = second.offset + second.size - first.offset;
+    },
+  ]);
   // dropped, reversed, swapped kernels: a kernel then reads what nothing wrote, or an output is never written
   out.push(["kernels reversed", (e) => e.kernels.reverse()]);
   out.push(["the first kernel dropped", (e) => e.kernels.shift()]);
@@ -148,6 +188,32 @@ function mutations(exe: Executable): [string, (e: Mutable) => void][] {
     v("offset past its pool", (value, e) => (value.offset = e.pools[value.pool].size));
     v("pool out of range", (value, e) => (value.pool = e.pools.length));
     v("id of another value", (value, e) => (value.id = e.values[(i + 1) % e.values.length].id));
+  }
+  // views: windows of another value's bytes
+  const views = exe.values.flatMap((v, i) => (v.viewOf === undefined ? [] : [i]));
+  for (const i of [views[0], views[views.length - 1]]) {
+    if (i === undefined) break;
+    const v = (label: string, f: (value: Mutable, e: Mutable) => void) =>
+      out.push([`view values[${i}] ${label}`, (e) => f(e.values[i], e)]);
+    const baseOf = (value: Mutable, e: Mutable) => e.values.find((b: Mutable) => b.id === value.viewOf);
+    v("of no value", (value) => (value.viewOf = 99999));
+    v("of a string", (value) => (value.viewOf = String(value.viewOf)));
+    v("of itself", (value) => (value.viewOf = value.id));
+    v(
+      "of another value",
+      (value, e) =>
+        (value.viewOf = e.values.find(
+          (b: Mutable) => b.id !== value.viewOf && b.viewOf === undefined && b.pool === value.pool,
+        ).id),
+    );
+    v("past its base", (value, e) => (value.offset = baseOf(value, e).offset + baseOf(value, e).size));
+    // visible when a value binding reads it (a pooled kernel counts as writing what it binds)
+    if (exe.kernels.some((k) => k.bindings.some((b) => "value" in b && b.value === exe.values[i].id)))
+      v("no longer a view", (value) => delete value.viewOf);
+    v("written by a kernel", (value, e) => {
+      for (const k of e.kernels)
+        for (const b of k.bindings) if (b.value === value.id) b.access = "read_write";
+    });
   }
   out.push([
     "two parameters on the same bytes",
@@ -236,6 +302,7 @@ describe(".archx validation", () => {
 
     it(`${kind}: the intact file loads exactly`, () => {
       expect(loadExecutable(path)).toEqual(JSON.parse(JSON.stringify(exe)));
+      if (kind === "training") expect(exe.values.some((v) => v.viewOf !== undefined)).toBe(true);
       if (kind === "forward") expect(exe.kernels.some((k) => k.bindings.some((b) => "pool" in b))).toBe(true);
     });
 

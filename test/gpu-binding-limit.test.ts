@@ -43,7 +43,7 @@ describe("AdamW chunk plan", () => {
 });
 
 describe("a model larger than a storage binding", () => {
-  it("fails to load with the limit and the model's size named when a kernel binds a whole pool", () => {
+  it("fails to load with the limit and the model's size named when a binding exceeds the limit", () => {
     const model = tinySpec({ name: "wide", dim: 32, layers: 4, residual: attn({ blocks: 2 }) });
     const exe = compileGraph(differentiate(lowerModel(model, { batch: 2, seq: 8 })), { batch: 2, seq: 8 });
     const limits = {

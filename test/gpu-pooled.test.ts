@@ -9,6 +9,7 @@ import { compileGraph } from "../compiler/compile.js";
 import { MAX_VALUE_BINDINGS } from "../compiler/codegen/pooled.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import type { ModelSpec } from "../compiler/spec.js";
+import { limitViolations, limitsOf, setStorageBindingLimit } from "../runtime/buffers.js";
 import type { GpuContext } from "../runtime/device.js";
 import "../runtime/reference/all-ops.js";
 import { runOutputs } from "../runtime/reference/interpreter.js";
@@ -77,6 +78,54 @@ describe("kernels over more values than storage bindings", () => {
     );
     const tokens = seededInts(batch * seq, 1, VOCAB);
     const targets = seededInts(batch * seq, 2, VOCAB);
+    const reference = runOutputs(
+      graph,
+      { tokens: toTensor([batch, seq], tokens), targets: toTensor([batch, seq], targets) },
+      params,
+    );
+    const { outputs } = await runOnGpu(gpu, graph, { tokens, targets }, params, {
+      outputs: ["logits", "loss"],
+    });
+    expect(relativeError(outputs.logits, reference.logits.data)).toBeLessThan(1e-4);
+    expect(relativeError(outputs.loss, reference.loss.data)).toBeLessThan(1e-5);
+  }, 300_000);
+
+  it("pooled kernels bind byte ranges: the model runs under a binding limit smaller than its pools", async () => {
+    const [batch, seq] = [2, 5];
+    const graph = lowerModel(fullAttnRes, { batch, seq });
+    const exe = compileGraph(graph, { batch, seq, vocab: VOCAB });
+    const poolBindings = exe.kernels.flatMap((k) => k.bindings.filter((b) => "pool" in b));
+    const widestRange = Math.max(...poolBindings.map((b) => ("pool" in b ? b.size! : 0)));
+    const widestValue = Math.max(...exe.values.map((v) => v.size));
+    const budget = Math.max(widestRange, widestValue);
+    const largestPool = Math.max(...exe.pools.map((p) => p.size));
+    expect(budget).toBeLessThan(largestPool);
+
+    // the same plan binding whole pools would not fit this budget
+    const limits = { ...limitsOf(gpu.device), maxStorageBufferBindingSize: budget };
+    expect(limitViolations(exe, limits)).toEqual([]);
+    const wholePools = {
+      ...exe,
+      kernels: exe.kernels.map((k) => ({
+        ...k,
+        bindings: k.bindings.map((b) => ("pool" in b ? { pool: b.pool, access: b.access } : b)),
+      })),
+    };
+    expect(limitViolations(wholePools, limits).join("\n")).toMatch(/binds the whole scratch pool/);
+
+    setStorageBindingLimit(gpu.device, budget);
+    const params = new Map(
+      graph.params.map((p, i) => [
+        p.name,
+        seededValues(
+          p.shape.reduce((a, b) => a * b, 1),
+          70 + i,
+          0.5,
+        ),
+      ]),
+    );
+    const tokens = seededInts(batch * seq, 3, VOCAB);
+    const targets = seededInts(batch * seq, 4, VOCAB);
     const reference = runOutputs(
       graph,
       { tokens: toTensor([batch, seq], tokens), targets: toTensor([batch, seq], targets) },

@@ -5,7 +5,7 @@ import type { ArchxBinding, PoolUsage } from "../../runtime/archx.js";
 
 /**
  * What is bound at @group(0) @binding(i), i = index in Kernel.bindings: one IR value's slot, or
- * (for kernels that touch more values than MAX_VALUE_BINDINGS) a whole pool, indexed by offset.
+ * (for kernels that touch more values than MAX_VALUE_BINDINGS) a byte range of a pool, indexed by offset.
  * `access` says how the kernel uses it; every binding is declared read_write in WGSL (see render.ts).
  */
 export type KernelBinding = ArchxBinding;
@@ -29,6 +29,8 @@ export interface BufferSlot {
   pool: number; // index into BufferPlan.pools
   offset: number; // bytes, aligned to the device's minStorageBufferOffsetAlignment
   size: number; // bytes
+  /** set when the value is a view (passes/views.ts): its bytes lie inside this value's */
+  viewOf?: number;
 }
 
 export interface BufferPlan {

@@ -1,9 +1,16 @@
 // Kernels that touch many values (an AttnRes aggregation over dozens of sources, and its backward)
 // would need a storage binding per value, and WebGPU only guarantees 8 per shader stage. Such a
-// kernel instead binds each pool it touches once, whole, and reads value v of that pool at
-// `pool[offset_v + i]`, with the planned offsets baked in as constants. Every access to a value
-// (operands, epilogue operands and the output) goes through its pool's binding, so a buffer is
-// never bound twice in one dispatch (WebGPU rejects a writable binding that overlaps another).
+// kernel instead binds byte ranges of the pools its values live in, and reads value v at
+// `range[offset_v + i]`, with the planned offsets (relative to the range) baked in as constants.
+// Every access to a value (operands, epilogue operands and the output) goes through its range's
+// binding, so no bytes are bound twice in one dispatch (WebGPU rejects a writable binding that
+// overlaps another; disjoint ranges of one buffer are fine).
+//
+// A range runs from its lowest member's offset to its highest member's end. The values of one
+// pool are split into as many ranges as the 8 bindings allow, cut so that the widest range is as
+// narrow as possible: a pool (the scratch pool of a deep training step, say) may be far larger
+// than the device's maxStorageBufferBindingSize, and the sources of a Full AttnRes aggregation
+// are spread across all of it, between the activations saved for the backward pass.
 
 import type { Graph } from "../ir/ir.js";
 import type { BufferPlan, KernelBinding } from "./kernel.js";
@@ -41,6 +48,39 @@ export function rerouteAccesses(code: string, name: string, pool: string, offset
   return out.replace(new RegExp(`&${escapeRegExp(name)}\\b`, "g"), `&${pool}`);
 }
 
+interface Member {
+  value: number;
+  name: string;
+  offset: number;
+  end: number;
+}
+
+/** the fewest contiguous groups of `sorted` (by offset) whose spans are each at most `width` bytes */
+function groupsWithin(sorted: Member[], width: number): Member[][] {
+  const groups: Member[][] = [];
+  for (const member of sorted) {
+    const group = groups[groups.length - 1];
+    if (group && member.end - group[0].offset <= width) group.push(member);
+    else groups.push([member]);
+  }
+  return groups;
+}
+
+const spanOf = (group: Member[]): number => Math.max(...group.map((m) => m.end)) - group[0].offset;
+
+/** `sorted` cut into at most `count` contiguous groups whose widest span is as small as possible */
+function narrowestGroups(sorted: Member[], count: number): Member[][] {
+  let low = Math.max(...sorted.map((m) => m.end - m.offset));
+  let high = spanOf(sorted);
+  // the widest span is a whole number of 4-byte words; bisect on it
+  while (low < high) {
+    const middle = low + Math.floor((high - low) / 8) * 4;
+    if (groupsWithin(sorted, middle).length <= count) high = middle;
+    else low = middle + 4;
+  }
+  return groupsWithin(sorted, high);
+}
+
 export function bindPools(
   graph: Graph,
   plan: BufferPlan,
@@ -48,9 +88,7 @@ export function bindPools(
   code: string,
 ): { bindings: KernelBinding[]; declarations: string[]; code: string } {
   const slotOf = new Map(plan.slots.map((s) => [s.value, s]));
-  const pools: number[] = [];
-  const members = new Map<number, string[]>();
-  let rewritten = code;
+  const byPool = new Map<number, Member[]>();
   for (const { value, name } of values) {
     const slot = slotOf.get(value);
     if (!slot) throw new PooledBindingError(`internal: value %${value} has no buffer slot`);
@@ -59,19 +97,47 @@ export function bindPools(
       throw new PooledBindingError(
         `internal: a pooled kernel reads %${value} of type ${dtype}; pools bind as f32`,
       );
-    if (!pools.includes(slot.pool)) pools.push(slot.pool);
-    const usage = plan.pools[slot.pool].usage;
-    const poolName = `${usage}_pool`;
-    rewritten = rerouteAccesses(rewritten, name, poolName, slot.offset / 4);
-    members.set(slot.pool, [...(members.get(slot.pool) ?? []), `${name} %${value} at ${slot.offset / 4}`]);
+    const member = { value, name, offset: slot.offset, end: slot.offset + slot.size };
+    byPool.set(slot.pool, [...(byPool.get(slot.pool) ?? []), member]);
   }
-  pools.sort((a, b) => a - b);
-  return {
-    bindings: pools.map((pool) => ({ pool, access: "read_write" as const })),
-    declarations: pools.map(
-      (pool, i) =>
-        `@group(0) @binding(${i}) var<storage, read_write> ${plan.pools[pool].usage}_pool: array<f32>; // ${members.get(pool)!.join(", ")}`,
-    ),
-    code: rewritten,
-  };
+  const pools = [...byPool.keys()].sort((a, b) => a - b);
+  if (pools.length > MAX_VALUE_BINDINGS)
+    throw new PooledBindingError(`internal: a kernel touches ${pools.length} pools`);
+  for (const members of byPool.values()) members.sort((a, b) => a.offset - b.offset);
+
+  // one range per pool, then each spare binding to the pool whose widest range is widest (a pool
+  // may use fewer ranges than it is allowed when fewer reach the same width)
+  const allowed = new Map(pools.map((pool) => [pool, 1]));
+  const split = new Map(pools.map((pool) => [pool, [byPool.get(pool)!]]));
+  const widest = (pool: number) => Math.max(...split.get(pool)!.map(spanOf));
+  for (let spare = MAX_VALUE_BINDINGS - pools.length; spare > 0; spare--) {
+    const candidates = pools.filter((pool) => allowed.get(pool)! < byPool.get(pool)!.length);
+    if (candidates.length === 0) break;
+    const pool = candidates.reduce((a, b) => (widest(b) > widest(a) ? b : a));
+    allowed.set(pool, allowed.get(pool)! + 1);
+    split.set(pool, narrowestGroups(byPool.get(pool)!, allowed.get(pool)!));
+  }
+
+  const bindings: KernelBinding[] = [];
+  const declarations: string[] = [];
+  let rewritten = code;
+  for (const pool of pools) {
+    const groups = split.get(pool)!;
+    groups.forEach((group, g) => {
+      const usage = plan.pools[pool].usage;
+      const rangeName = groups.length === 1 ? `${usage}_pool` : `${usage}${g}_pool`;
+      const start = group[0].offset;
+      const listed: string[] = [];
+      for (const { value, name, offset } of group) {
+        rewritten = rerouteAccesses(rewritten, name, rangeName, (offset - start) / 4);
+        listed.push(`${name} %${value} at ${(offset - start) / 4}`);
+      }
+      declarations.push(
+        `@group(0) @binding(${bindings.length}) var<storage, read_write> ${rangeName}: array<f32>; // ${listed.join(", ")}`,
+      );
+      const values = group.map((m) => m.value);
+      bindings.push({ pool, access: "read_write", offset: start, size: spanOf(group), values });
+    });
+  }
+  return { bindings, declarations, code: rewritten };
 }

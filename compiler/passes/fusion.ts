@@ -54,6 +54,8 @@ function ruleFor(op: string): FusionRule {
 export interface FusionOptions {
   /** false: one kernel per op, for comparison and debugging */
   enabled: boolean;
+  /** nodes that are views of another value's bytes (passes/views.ts): they get no kernel */
+  views?: ReadonlyMap<number, unknown>;
 }
 
 function consumerCounts(graph: Graph): number[] {
@@ -74,7 +76,7 @@ export function fuseGraph(graph: Graph, options: FusionOptions): FusedGroup[] {
   const groups: FusedGroup[] = [];
 
   for (const node of graph.nodes) {
-    if (!isComputed(node)) continue;
+    if (!isComputed(node) || options.views?.has(node.id)) continue;
     const host = options.enabled ? findHost(graph, node, groupWriting, consumers, graphOutputs) : undefined;
     if (host) {
       groupWriting.delete(host.output);

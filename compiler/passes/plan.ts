@@ -8,6 +8,7 @@ import { numel } from "../ir/ir.js";
 import type { BufferPlan, BufferSlot } from "../codegen/kernel.js";
 import type { FusedGroup } from "./fusion.js";
 import { groupReads } from "./fusion.js";
+import type { View } from "./views.js";
 
 /** WebGPU's default (and largest allowed) minStorageBufferOffsetAlignment */
 export const STORAGE_OFFSET_ALIGNMENT = 256;
@@ -32,13 +33,19 @@ interface Lifetime {
   last: number; // last step that reads it (>= first)
 }
 
-function scratchLifetimes(graph: Graph, groups: FusedGroup[], pinned: Set<number>): Lifetime[] {
+function scratchLifetimes(
+  graph: Graph,
+  groups: FusedGroup[],
+  pinned: Set<number>,
+  views: ReadonlyMap<number, View>,
+): Lifetime[] {
   const lifetimes = new Map<number, Lifetime>();
   groups.forEach((group, step) => {
     if (!pinned.has(group.output))
       lifetimes.set(group.output, { value: group.output, first: step, last: step });
+    // reading a view reads its base's bytes, so the base stays live
     for (const v of groupReads(graph, group)) {
-      const life = lifetimes.get(v);
+      const life = lifetimes.get(views.get(v)?.base ?? v);
       if (life) life.last = Math.max(life.last, step);
     }
   });
@@ -59,6 +66,7 @@ export function planBuffers(
   graph: Graph,
   groups: FusedGroup[],
   alignment = STORAGE_OFFSET_ALIGNMENT,
+  views: ReadonlyMap<number, View> = new Map(),
 ): BufferPlan {
   const slots: BufferSlot[] = [];
   const poolEnds = [0, 0, 0, 0, 0];
@@ -92,7 +100,7 @@ export function planBuffers(
   const pinned = new Set(slots.map((s) => s.value));
   const live: (BufferSlot & { last: number })[] = [];
   let scratchEnd = 0;
-  for (const life of scratchLifetimes(graph, groups, pinned).sort((a, b) => a.first - b.first)) {
+  for (const life of scratchLifetimes(graph, groups, pinned, views).sort((a, b) => a.first - b.first)) {
     // a value read by the step that writes `life.value` is still live then, so only strictly earlier ends free
     for (let i = live.length - 1; i >= 0; i--) if (live[i].last < life.first) live.splice(i, 1);
     const size = valueBytes(graph, life.value);
@@ -102,6 +110,15 @@ export function planBuffers(
     scratchEnd = Math.max(scratchEnd, alignUp(slot.offset + size, alignment));
   }
   poolEnds[POOL.scratch] = scratchEnd;
+
+  // a view takes its window of its base's bytes, wherever the base was placed
+  const slotOf = new Map(slots.map((s) => [s.value, s]));
+  for (const [value, view] of views) {
+    const base = slotOf.get(view.base);
+    if (!base) throw new Error(`internal: view %${value} of %${view.base}, which has no buffer slot`);
+    const offset = base.offset + view.byteOffset;
+    slots.push({ value, pool: base.pool, offset, size: valueBytes(graph, value), viewOf: view.base });
+  }
 
   const usages = ["param", "input", "output", "scratch", "grad"] as const;
   return {
@@ -113,6 +130,6 @@ export function planBuffers(
 /** bytes the scratch pool would need without reuse, for reporting what planning saved */
 export function unsharedScratchBytes(plan: BufferPlan): number {
   return plan.slots
-    .filter((s) => s.pool === POOL.scratch)
+    .filter((s) => s.pool === POOL.scratch && s.viewOf === undefined)
     .reduce((sum, s) => sum + alignUp(s.size, STORAGE_OFFSET_ALIGNMENT), 0);
 }

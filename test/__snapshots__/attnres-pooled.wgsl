@@ -6,7 +6,10 @@
 @group(0) @binding(0) var<storage, read_write> param_pool: array<f32>; // query %9 at 0, key_gain %10 at 64
 @group(0) @binding(1) var<storage, read_write> input_pool: array<f32>; // source0 %0 at 0
 @group(0) @binding(2) var<storage, read_write> output_pool: array<f32>; // out %11 at 0
-@group(0) @binding(3) var<storage, read_write> scratch_pool: array<f32>; // source1 %1 at 0, source2 %2 at 64, source3 %3 at 128, source4 %4 at 192, source5 %5 at 256, source6 %6 at 320, source7 %7 at 384, source8 %8 at 448
+@group(0) @binding(3) var<storage, read_write> scratch0_pool: array<f32>; // source1 %1 at 0, source2 %2 at 64
+@group(0) @binding(4) var<storage, read_write> scratch1_pool: array<f32>; // source3 %3 at 0, source4 %4 at 64
+@group(0) @binding(5) var<storage, read_write> scratch2_pool: array<f32>; // source5 %5 at 0, source6 %6 at 64
+@group(0) @binding(6) var<storage, read_write> scratch3_pool: array<f32>; // source7 %7 at 0, source8 %8 at 64
 
 const ROWS: u32 = 3u;
 const DIM: u32 = 8u;
@@ -34,14 +37,14 @@ fn workgroup_sum(value: vec2f, lane: u32) -> vec2f {
 fn source_at(i: u32, at: u32) -> f32 {
   switch i {
     case 0u: { return input_pool[0u + (at)]; }
-    case 1u: { return scratch_pool[0u + (at)]; }
-    case 2u: { return scratch_pool[64u + (at)]; }
-    case 3u: { return scratch_pool[128u + (at)]; }
-    case 4u: { return scratch_pool[192u + (at)]; }
-    case 5u: { return scratch_pool[256u + (at)]; }
-    case 6u: { return scratch_pool[320u + (at)]; }
-    case 7u: { return scratch_pool[384u + (at)]; }
-    case 8u: { return scratch_pool[448u + (at)]; }
+    case 1u: { return scratch0_pool[0u + (at)]; }
+    case 2u: { return scratch0_pool[64u + (at)]; }
+    case 3u: { return scratch1_pool[0u + (at)]; }
+    case 4u: { return scratch1_pool[64u + (at)]; }
+    case 5u: { return scratch2_pool[0u + (at)]; }
+    case 6u: { return scratch2_pool[64u + (at)]; }
+    case 7u: { return scratch3_pool[0u + (at)]; }
+    case 8u: { return scratch3_pool[64u + (at)]; }
     default: { return 0.0; }
   }
 }
