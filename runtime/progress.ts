@@ -2,6 +2,7 @@
 // files), so something is always printed while the run goes on.
 
 import cliProgress from "cli-progress";
+import { terminalStream } from "./terminal.js";
 
 export interface ProgressReport {
   loss?: number;
@@ -220,14 +221,13 @@ class BarProgress implements Progress {
   }
 }
 
-/** A bar when `stream` is a terminal (unless plain is forced), log lines otherwise. */
+/** A bar when `stream` reaches a terminal (unless plain is forced), log lines otherwise. */
 export function createProgress(
   stream: NodeJS.WriteStream = process.stderr,
   options: { plain?: boolean; sweep?: SweepPosition } = {},
 ): Progress {
-  return stream.isTTY && !options.plain
-    ? new BarProgress(stream, options.sweep)
-    : new PlainProgress(stream, options.sweep);
+  const terminal = options.plain ? undefined : terminalStream(stream);
+  return terminal ? new BarProgress(terminal, options.sweep) : new PlainProgress(stream, options.sweep);
 }
 
 /** Prints nothing: for tests and library use. */

@@ -11,11 +11,42 @@ export const LOCK_FILE = ".lock";
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     // EPERM: it exists but belongs to someone else
     return (err as { code?: string }).code === "EPERM";
   }
+  return !isZombie(pid);
+}
+
+/**
+ * Whether pid has exited but was never reaped. An archc whose launcher was killed is reparented to
+ * PID 1, and in a container PID 1 often reaps nothing: it would hold its lock forever.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // "pid (command) state ...": the command may contain spaces and parentheses
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return false; // no /proc (macOS): the kill(0) above decides
+  }
+}
+
+/**
+ * How long a live owner is given to exit before the lock is refused. A trainer whose launcher was
+ * killed dies a few milliseconds after it (cli/lifeline.ts), and may not be gone yet when a rerun
+ * started at once comes for its lock.
+ */
+const OWNER_EXIT_GRACE_MS = 1000;
+
+function exitsWithin(pid: number, ms: number): boolean {
+  const deadline = performance.now() + ms;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  while (processAlive(pid)) {
+    if (performance.now() >= deadline) return false;
+    Atomics.wait(sleeper, 0, 0, 5);
+  }
+  return true;
 }
 
 export class RunLockedError extends Error {}
@@ -33,7 +64,7 @@ export function lockRun(runDir: string): () => void {
     } catch (err) {
       if ((err as { code?: string }).code !== "EEXIST") throw err;
       const owner = Number.parseInt(readFileSync(path, "utf8"), 10);
-      if (Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
+      if (Number.isInteger(owner) && owner !== process.pid && !exitsWithin(owner, OWNER_EXIT_GRACE_MS)) {
         throw new RunLockedError(
           `${runDir} is in use by another archc train (pid ${owner}); wait for it, or remove ${path} if that is wrong`,
         );
