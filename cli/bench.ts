@@ -85,7 +85,12 @@ flops, params}]}: what bench/torch_ref.py builds the same models from.`,
       try {
         await benchCommand(file, flags);
       } catch (err) {
-        process.exitCode = reportFailure(err);
+        // a device that rejects the work (a validation or out-of-memory error, a model over its
+        // limits) ends the benchmark with its message, like every other device command
+        const { DeviceError } = await import("../runtime/device.js");
+        const { DeviceLimitError } = await import("../runtime/buffers.js");
+        const deviceRefused = err instanceof DeviceError || err instanceof DeviceLimitError;
+        process.exitCode = reportFailure(deviceRefused ? new UserError(err.message) : err);
       }
     });
 }

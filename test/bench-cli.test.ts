@@ -3,6 +3,9 @@
 // 1 on the first model, and that --print-spec hands torch_ref.py the models it needs.
 // Needs a WebGPU adapter (the software driver in CI).
 
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./cli-support.js";
 
@@ -44,6 +47,20 @@ describe("archc bench", () => {
     expect(names).toContain("final.res.key_gain");
     expect(add.flops.trainStep).toBeCloseTo(3 * add.flops.forwardTotal);
     expect(block.flops.forward.attnres).toBeGreaterThan(0);
+  });
+
+  it("stops with the device's limit, not an internal error, when the model does not fit", async () => {
+    // logits of 384 tokens over a 2^21 vocabulary: 3 GiB, over any device's storage-binding limit
+    const dir = mkdtempSync(join(tmpdir(), "archc-bench-"));
+    const file = join(dir, "huge.arch");
+    writeFileSync(
+      file,
+      `import "${resolve(TINY)}"\nmodel huge_vocab extends bench_tiny { vocab: 2097152 context: 512 }\n`,
+    );
+    const r = await archc(["bench", file, "--batch", "1", "--seq", "384", "--steps", "1"]);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/does not fit this device/);
   });
 
   it("rejects --train with --infer, and a bad --steps, as usage errors", async () => {
