@@ -1,6 +1,7 @@
 // What every command shares: exit codes and the split between user errors (diagnostics, no
 // stack trace) and internal errors (said to be ours, with the stack).
 
+import { LookupError } from "../compiler/lookup-error.js";
 import { DamagedFileError } from "../runtime/damaged-file.js";
 import { DataError } from "../runtime/data/data-error.js";
 
@@ -17,8 +18,9 @@ export class UserError extends Error {
 }
 
 export function reportFailure(err: unknown): number {
-  // a damaged or missing input file (the readers turn fs errors on the user's paths into these)
-  if (err instanceof DamagedFileError || err instanceof DataError) {
+  // a damaged or missing input file (the readers turn fs errors on the user's paths into these),
+  // or a model or train block the file does not define
+  if (err instanceof DamagedFileError || err instanceof DataError || err instanceof LookupError) {
     process.stderr.write(`archc: ${err.message}\n`);
     return EXIT.userError;
   }

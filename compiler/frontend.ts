@@ -1,7 +1,7 @@
 // The front end's public face: .arch text in, a checked ProgramSpec and diagnostics out.
 // User errors never throw; a throw from inside is a bug and is reported as one (A0901).
 
-import { UserError } from "../cli/common.js";
+import { LookupError } from "./lookup-error.js";
 import { DiagnosticSink, makeDiagnostic } from "./diagnostics/diagnostic.js";
 import type { Diagnostic } from "./diagnostics/diagnostic.js";
 import { formatDiagnosticList } from "./diagnostics/format.js";
@@ -79,7 +79,7 @@ export function findModel(result: LoadResult, name?: string): ModelSpec {
     if (model) return model;
     resetSuggestionBudget();
     const suggestion = closestName(name, models.keys());
-    throw new UserError(`no model named '${name}'${suggestion ? `; did you mean '${suggestion}'?` : ""}`);
+    throw new LookupError(`no model named '${name}'${suggestion ? `; did you mean '${suggestion}'?` : ""}`);
   }
   const roots = rootFiles.get(result) ?? [...result.sources.keys()];
   const lastFile = roots[roots.length - 1];
@@ -87,7 +87,7 @@ export function findModel(result: LoadResult, name?: string): ModelSpec {
   const own = all.filter((m) => m.span?.file === lastFile);
   const chosen = own[own.length - 1] ?? all[all.length - 1];
   if (!chosen)
-    throw new UserError(
+    throw new LookupError(
       hasErrors(result) ? "no model could be checked without errors" : "the file defines no model",
     );
   return chosen;
