@@ -42,11 +42,11 @@ export type ArchxBinding =
  * pipeline.
  */
 export function moduleCode(wgsl: string): string {
+  // comments to the end of their line, then the blank lines they leave, in passes over the text
   return wgsl
-    .split("\n")
-    .map((line) => line.replace(/\s*\/\/.*$/, ""))
-    .filter((line) => line.trim().length > 0)
-    .join("\n");
+    .replace(/[ \t]*\/\/[^\n]*/g, "")
+    .replace(/\n[ \t]*(?=\n|$)/g, "")
+    .replace(/^[ \t]*\n/, "");
 }
 
 export interface ArchxKernel {

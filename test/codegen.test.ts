@@ -214,8 +214,19 @@ describe("pooled accesses", () => {
   it("reroutes every indexing of a value, nested brackets included, and nothing else", () => {
     const code =
       "let a = source1[i + idx[j]] * source10[k];\n_ = arrayLength(&source1);\nlet n = source1_count;";
-    expect(rerouteAccesses(code, "source1", "scratch_pool", 256)).toBe(
+    expect(rerouteAccesses(code, new Map([["source1", { binding: "scratch_pool", offset: 256 }]]))).toBe(
       "let a = scratch_pool[256u + (i + idx[j])] * source10[k];\n_ = arrayLength(&scratch_pool);\nlet n = source1_count;",
+    );
+  });
+
+  it("reroutes several values in one pass, an access inside another's index included", () => {
+    const routes = new Map([
+      ["source1", { binding: "scratch0_pool", offset: 0 }],
+      ["source10", { binding: "scratch1_pool", offset: 64 }],
+      ["out", { binding: "output_pool", offset: 8 }],
+    ]);
+    expect(rerouteAccesses("out[source10[source1[i]]] = source1[k] + source10[j];", routes)).toBe(
+      "output_pool[8u + (scratch1_pool[64u + (scratch0_pool[0u + (i)])])] = scratch0_pool[0u + (k)] + scratch1_pool[64u + (j)];",
     );
   });
 });

@@ -13,7 +13,7 @@
 // are spread across all of it, between the activations saved for the backward pass.
 
 import type { Graph } from "../ir/ir.js";
-import type { BufferPlan, KernelBinding } from "./kernel.js";
+import type { BufferPlan, BufferSlot, KernelBinding } from "./kernel.js";
 import { u32Literal } from "./wgsl.js";
 
 /** the WebGPU default of maxStorageBuffersPerShaderStage: any device runs a kernel within it */
@@ -21,31 +21,48 @@ export const MAX_VALUE_BINDINGS = 8;
 
 export class PooledBindingError extends Error {}
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+/** where a value's accesses go: a range binding's name and the value's element offset in it */
+export interface Route {
+  binding: string;
+  offset: number;
 }
 
-/** rewrites every `name[expr]` to `pool[offset + (expr)]`, matching brackets, and `&name` to `&pool` */
-export function rerouteAccesses(code: string, name: string, pool: string, offset: number): string {
-  const access = new RegExp(`\\b${escapeRegExp(name)}\\[`, "g");
-  let out = "";
-  let from = 0;
-  for (let match = access.exec(code); match; match = access.exec(code)) {
-    const open = match.index + match[0].length;
-    let depth = 1;
-    let close = open;
-    for (; close < code.length && depth > 0; close++) {
-      if (code[close] === "[") depth++;
-      else if (code[close] === "]") depth--;
+/**
+ * rewrites every `name[expr]` of a routed name to `binding[offset + (expr)]`, matching brackets
+ * (accesses inside `expr` are rewritten too), and `&name` to `&binding`; one pass over the code
+ */
+export function rerouteAccesses(code: string, routes: ReadonlyMap<string, Route>): string {
+  if (routes.size === 0) return code;
+  // any identifier followed by `[`, looked up: faster than an alternation of a hundred names
+  const access = /\b([A-Za-z_]\w*)\[/g;
+  const rewrite = (text: string): string => {
+    let out = "";
+    let from = 0;
+    access.lastIndex = 0;
+    for (let match = access.exec(text); match; match = access.exec(text)) {
+      const route = routes.get(match[1]);
+      if (!route) continue;
+      const open = match.index + match[0].length;
+      let depth = 1;
+      let close = open;
+      for (; close < text.length && depth > 0; close++) {
+        if (text[close] === "[") depth++;
+        else if (text[close] === "]") depth--;
+      }
+      if (depth !== 0) throw new PooledBindingError(`internal: unbalanced brackets after ${match[1]}[`);
+      const index = rewrite(text.slice(open, close - 1));
+      out += `${text.slice(from, match.index)}${route.binding}[${u32Literal(route.offset)} + (${index})]`;
+      from = close;
+      access.lastIndex = close;
     }
-    if (depth !== 0) throw new PooledBindingError(`internal: unbalanced brackets after ${name}[`);
-    const index = code.slice(open, close - 1);
-    out += `${code.slice(from, match.index)}${pool}[${u32Literal(offset)} + (${index})]`;
-    from = close;
-    access.lastIndex = close;
-  }
-  out += code.slice(from);
-  return out.replace(new RegExp(`&${escapeRegExp(name)}\\b`, "g"), `&${pool}`);
+    return out + text.slice(from);
+  };
+  // the recursion shares the regex: each level sets lastIndex before it resumes its own text
+  const rewritten = rewrite(code);
+  return rewritten.replace(/&([A-Za-z_]\w*)\b/g, (whole, name: string) => {
+    const route = routes.get(name);
+    return route ? `&${route.binding}` : whole;
+  });
 }
 
 interface Member {
@@ -81,13 +98,25 @@ function narrowestGroups(sorted: Member[], count: number): Member[][] {
   return groupsWithin(sorted, high);
 }
 
+const slotIndex = new WeakMap<BufferPlan, Map<number, BufferSlot>>();
+
+/** a plan's slots by value, built once per plan (every pooled kernel of a program looks values up) */
+function slotsByValue(plan: BufferPlan): Map<number, BufferSlot> {
+  let index = slotIndex.get(plan);
+  if (!index) {
+    index = new Map(plan.slots.map((s) => [s.value, s]));
+    slotIndex.set(plan, index);
+  }
+  return index;
+}
+
 export function bindPools(
   graph: Graph,
   plan: BufferPlan,
   values: { value: number; name: string }[],
   code: string,
 ): { bindings: KernelBinding[]; declarations: string[]; code: string } {
-  const slotOf = new Map(plan.slots.map((s) => [s.value, s]));
+  const slotOf = slotsByValue(plan);
   const byPool = new Map<number, Member[]>();
   for (const { value, name } of values) {
     const slot = slotOf.get(value);
@@ -98,7 +127,9 @@ export function bindPools(
         `internal: a pooled kernel reads %${value} of type ${dtype}; pools bind as f32`,
       );
     const member = { value, name, offset: slot.offset, end: slot.offset + slot.size };
-    byPool.set(slot.pool, [...(byPool.get(slot.pool) ?? []), member]);
+    const members = byPool.get(slot.pool);
+    if (members) members.push(member);
+    else byPool.set(slot.pool, [member]);
   }
   const pools = [...byPool.keys()].sort((a, b) => a - b);
   if (pools.length > MAX_VALUE_BINDINGS)
@@ -120,7 +151,7 @@ export function bindPools(
 
   const bindings: KernelBinding[] = [];
   const declarations: string[] = [];
-  let rewritten = code;
+  const routes = new Map<string, Route>();
   for (const pool of pools) {
     const groups = split.get(pool)!;
     groups.forEach((group, g) => {
@@ -129,7 +160,7 @@ export function bindPools(
       const start = group[0].offset;
       const listed: string[] = [];
       for (const { value, name, offset } of group) {
-        rewritten = rerouteAccesses(rewritten, name, rangeName, (offset - start) / 4);
+        routes.set(name, { binding: rangeName, offset: (offset - start) / 4 });
         listed.push(`${name} %${value} at ${(offset - start) / 4}`);
       }
       declarations.push(
@@ -139,5 +170,5 @@ export function bindPools(
       bindings.push({ pool, access: "read_write", offset: start, size: spanOf(group), values });
     });
   }
-  return { bindings, declarations, code: rewritten };
+  return { bindings, declarations, code: rerouteAccesses(code, routes) };
 }

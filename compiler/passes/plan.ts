@@ -52,10 +52,10 @@ function scratchLifetimes(
   return [...lifetimes.values()];
 }
 
-/** first-fit: the lowest aligned offset where `size` bytes overlap no live range */
+/** first-fit: the lowest aligned offset where `size` bytes overlap no live range (sorted by offset) */
 function firstFit(live: { offset: number; size: number }[], size: number, alignment: number): number {
   let offset = 0;
-  for (const range of [...live].sort((a, b) => a.offset - b.offset)) {
+  for (const range of live) {
     if (offset + size <= range.offset) break;
     offset = Math.max(offset, alignUp(range.offset + range.size, alignment));
   }
@@ -69,10 +69,12 @@ export function planBuffers(
   views: ReadonlyMap<number, View> = new Map(),
 ): BufferPlan {
   const slots: BufferSlot[] = [];
+  const placed = new Set<number>();
   const poolEnds = [0, 0, 0, 0, 0];
   const place = (value: number, pool: number) => {
     const size = valueBytes(graph, value);
     slots.push({ value, pool, offset: poolEnds[pool], size });
+    placed.add(value);
     poolEnds[pool] = alignUp(poolEnds[pool] + size, alignment);
   };
 
@@ -87,15 +89,14 @@ export function planBuffers(
       poolEnds[POOL.grad] = alignUp(poolEnds[POOL.grad] + valueBytes(graph, node.id), alignment);
       continue; // no gradient flows to it: its range stays zero
     }
-    if (slots.some((s) => s.value === grad))
+    if (placed.has(grad))
       throw new Error(
         `internal: gradient value %${grad} of ${String(node.attrs.name)} is already placed; give it its own node`,
       );
     place(grad, POOL.grad);
   }
   for (const node of graph.nodes) if (node.op === "input") place(node.id, POOL.input);
-  for (const value of [...outputs].sort((a, b) => a - b))
-    if (!slots.some((s) => s.value === value)) place(value, POOL.output);
+  for (const value of [...outputs].sort((a, b) => a - b)) if (!placed.has(value)) place(value, POOL.output);
 
   const pinned = new Set(slots.map((s) => s.value));
   const live: (BufferSlot & { last: number })[] = [];
@@ -105,7 +106,10 @@ export function planBuffers(
     for (let i = live.length - 1; i >= 0; i--) if (live[i].last < life.first) live.splice(i, 1);
     const size = valueBytes(graph, life.value);
     const slot = { value: life.value, pool: POOL.scratch, offset: firstFit(live, size, alignment), size };
-    live.push({ ...slot, last: life.last });
+    // keep `live` sorted by offset, as firstFit walks it
+    let at = live.length;
+    while (at > 0 && live[at - 1].offset > slot.offset) at--;
+    live.splice(at, 0, { ...slot, last: life.last });
     slots.push(slot);
     scratchEnd = Math.max(scratchEnd, alignUp(slot.offset + size, alignment));
   }
