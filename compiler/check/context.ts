@@ -1,8 +1,8 @@
 // What every checking step shares: the diagnostics sink, the program's definitions, and a flag
 // saying whether the current evaluation (one model, one train) has gone wrong.
 
-import type { DiagnosticCode } from "../diagnostics/catalog.js";
-import type { DiagnosticSink, MessageParams } from "../diagnostics/diagnostic.js";
+import type { DiagnosticArgs, DiagnosticCode } from "../diagnostics/catalog.js";
+import type { DiagnosticSink } from "../diagnostics/diagnostic.js";
 import type { SourceSpan } from "../spec.js";
 import type { Declaration } from "../syntax/ast.js";
 
@@ -45,8 +45,8 @@ export class CheckContext {
     readonly definitions: Definitions,
   ) {}
 
-  report(code: DiagnosticCode, span: SourceSpan, params: MessageParams = {}, notes?: string[]): void {
-    this.sink.report(code, span, params, notes);
+  report<C extends DiagnosticCode>(code: C, span: SourceSpan, ...args: DiagnosticArgs<C>): void {
+    this.sink.report(code, span, ...args);
     if (code !== "A0219" && code !== "A0603") this.failed = true;
   }
 

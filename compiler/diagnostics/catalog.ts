@@ -160,3 +160,21 @@ export const CATALOG = {
 } as const satisfies Record<string, CatalogEntry>;
 
 export type DiagnosticCode = keyof typeof CATALOG;
+
+/** the names a template fills in: "unknown name '{name}'{hint}" gives "name" | "hint" */
+type Placeholders<T extends string> = T extends `${string}{${infer Name}}${infer Rest}`
+  ? Name | Placeholders<Rest>
+  : never;
+
+type PlaceholdersOf<C extends DiagnosticCode> = Placeholders<(typeof CATALOG)[C]["template"]>;
+
+/** the parameters diagnostic C needs: every placeholder of its template, and no other */
+export type DiagnosticParams<C extends DiagnosticCode> = { [K in PlaceholdersOf<C>]: string | number };
+
+/**
+ * What follows the code and span when reporting C: its parameters (required when its template has
+ * placeholders, so that a message can never print a raw `{name}`), then optional notes.
+ */
+export type DiagnosticArgs<C extends DiagnosticCode> = [PlaceholdersOf<C>] extends [never]
+  ? [params?: Record<string, never>, notes?: string[]]
+  : [params: DiagnosticParams<C>, notes?: string[]];

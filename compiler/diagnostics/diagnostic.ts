@@ -1,7 +1,7 @@
 // Building diagnostics from catalog entries, and the sink the checker reports into.
 
 import type { SourceSpan } from "../spec.js";
-import { CATALOG, type DiagnosticCode } from "./catalog.js";
+import { CATALOG, type DiagnosticArgs, type DiagnosticCode } from "./catalog.js";
 
 export interface Diagnostic {
   code: string;
@@ -19,11 +19,10 @@ export function renderTemplate(template: string, params: MessageParams): string 
   );
 }
 
-export function makeDiagnostic(
-  code: DiagnosticCode,
+export function makeDiagnostic<C extends DiagnosticCode>(
+  code: C,
   span: SourceSpan,
-  params: MessageParams = {},
-  notes?: string[],
+  ...[params = {}, notes]: DiagnosticArgs<C>
 ): Diagnostic {
   const entry = CATALOG[code];
   const diagnostic: Diagnostic = {
@@ -48,8 +47,8 @@ export class DiagnosticSink {
   private readonly seen = new Set<string>();
   private capped = false;
 
-  report(code: DiagnosticCode, span: SourceSpan, params: MessageParams = {}, notes?: string[]): void {
-    this.add(makeDiagnostic(code, span, params, notes));
+  report<C extends DiagnosticCode>(code: C, span: SourceSpan, ...args: DiagnosticArgs<C>): void {
+    this.add(makeDiagnostic(code, span, ...args));
   }
 
   add(diagnostic: Diagnostic): void {
