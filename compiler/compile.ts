@@ -2,6 +2,7 @@
 // executable plan (runtime/archx.ts) that the runtime can run without the compiler.
 
 import type { Graph } from "./ir/ir.js";
+import { verifyGraph } from "./ir/verify.js";
 import { fuseGraph } from "./passes/fusion.js";
 import { planBuffers, STORAGE_OFFSET_ALIGNMENT } from "./passes/plan.js";
 import { findViews } from "./passes/views.js";
@@ -18,7 +19,16 @@ export interface CompileOptions {
   vocab?: number;
 }
 
+/** a graph that breaks an IR invariant reached code generation: a bug in a pass before it */
+export class GraphVerificationError extends Error {}
+
 export function compileGraph(graph: Graph, options: CompileOptions = {}): Executable {
+  // 0. the graph as lowering or autodiff left it must satisfy every IR invariant (ir/verify.ts)
+  const problems = verifyGraph(graph);
+  if (problems.length > 0)
+    throw new GraphVerificationError(
+      `internal: graph ${graph.name} fails verification before code generation:\n  ${problems.slice(0, 20).join("\n  ")}`,
+    );
   const fused = options.fuse !== false;
   // 1. views: slices and reshapes that can alias their operand's bytes need no kernel
   const views = findViews(graph, STORAGE_OFFSET_ALIGNMENT);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { GraphBuilder } from "../compiler/ir/builder.js";
 import { OPS } from "../compiler/ir/ops.js";
-import { compileGraph } from "../compiler/compile.js";
+import { compileGraph, GraphVerificationError } from "../compiler/compile.js";
 import { KERNEL_TEMPLATES } from "../compiler/codegen/registry.js";
 import { bindPools, MAX_VALUE_BINDINGS, rerouteAccesses } from "../compiler/codegen/pooled.js";
 import { fuseGraph } from "../compiler/passes/fusion.js";
@@ -152,6 +152,16 @@ describe("pool ranges of a kernel over many values", () => {
       expect(widest).toBe(best);
     });
   }
+});
+
+describe("the driver verifies the graph it is given", () => {
+  it("refuses a graph whose node types disagree with the op catalog, naming the node", () => {
+    const graph = mlpGraph();
+    const gelu = graph.nodes.find((n) => n.op === "gelu")!;
+    gelu.type = { dtype: "f32", shape: [2, 5, 13] };
+    expect(() => compileGraph(graph)).toThrow(GraphVerificationError);
+    expect(() => compileGraph(graph)).toThrow(new RegExp(`%${gelu.id} \\(gelu in layers.0.mlp\\): type`));
+  });
 });
 
 describe("views", () => {
