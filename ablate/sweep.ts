@@ -31,7 +31,7 @@ import {
   writeRunRecord,
 } from "./folder.js";
 import { SweepError, type PlannedRun, type SweepPlan } from "./plan.js";
-import { makeOutputDir } from "../runtime/output-dir.js";
+import { makeOutputDir } from "../format/output-dir.js";
 
 export interface SweepOptions {
   /** the .arch file, for data paths relative to it and for the manifest */

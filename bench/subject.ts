@@ -8,7 +8,7 @@ import type { Graph } from "../compiler/ir/ir.js";
 import { numel } from "../compiler/ir/ir.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
-import type { Executable } from "../runtime/archx.js";
+import type { Executable } from "../format/archx.js";
 import { Executor } from "../runtime/executor.js";
 import { initParams } from "../runtime/init.js";
 import type { GpuAdamw } from "../runtime/optim/adamw-gpu.js";

@@ -2,7 +2,7 @@
 // stack trace) and internal errors (said to be ours, with the stack).
 
 import { LookupError } from "../compiler/lookup-error.js";
-import { DamagedFileError } from "../runtime/damaged-file.js";
+import { DamagedFileError } from "../format/damaged-file.js";
 import { DataError } from "../runtime/data/data-error.js";
 
 export const EXIT = { ok: 0, userError: 1, usage: 2, internal: 3 } as const;

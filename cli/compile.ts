@@ -29,7 +29,7 @@ export function register(program: Command): void {
         const shape = graphShape(model, flags);
         const { lowerModel, LoweringError } = await import("../compiler/ir/lower.js");
         const { compileGraph } = await import("../compiler/compile.js");
-        const { writeExecutable } = await import("../runtime/archx.js");
+        const { writeExecutable } = await import("../format/archx.js");
         const { formatBytes } = await import("../runtime/buffers.js");
         let graph;
         try {

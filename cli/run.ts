@@ -115,7 +115,7 @@ export function register(program: Command): void {
     )
     .action(async (path: string, flags: RunFlags) => {
       try {
-        const { loadExecutable, ArchxError } = await import("../runtime/archx.js");
+        const { loadExecutable, ArchxError } = await import("../format/archx.js");
         let exe;
         try {
           exe = loadExecutable(path);

@@ -1,5 +1,5 @@
 // The compiler driver: a graph goes through the passes below, in this order, and comes out as an
-// executable plan (runtime/archx.ts) that the runtime can run without the compiler.
+// executable plan (format/archx.ts) that the runtime can run without the compiler.
 
 import type { Graph } from "./ir/ir.js";
 import { verifyGraph } from "./ir/verify.js";
@@ -8,8 +8,8 @@ import { planBuffers, STORAGE_OFFSET_ALIGNMENT } from "./passes/plan.js";
 import { findViews } from "./passes/views.js";
 import { renderKernels } from "./codegen/render.js";
 import type { BufferPlan, Kernel } from "./codegen/kernel.js";
-import type { ArchxValue, Executable } from "../runtime/archx.js";
-import { ARCHX_FORMAT, ARCHX_VERSION, moduleCode } from "../runtime/archx.js";
+import type { ArchxValue, Executable } from "../format/archx.js";
+import { ARCHX_FORMAT, ARCHX_VERSION, moduleCode } from "../format/archx.js";
 
 export interface CompileOptions {
   /** false compiles one kernel per op (for comparison and debugging); default true */

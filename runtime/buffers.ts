@@ -1,7 +1,7 @@
 // Device memory for an executable: checks the plan against the device's limits before anything
 // is allocated, then creates one GPU buffer per pool.
 
-import type { Executable, PoolUsage } from "./archx.js";
+import type { Executable, PoolUsage } from "../format/archx.js";
 
 export class DeviceLimitError extends Error {}
 

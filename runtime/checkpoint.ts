@@ -28,10 +28,10 @@ import {
   parseJsonStrict,
   readUserFile,
   show,
-} from "./damaged-file.js";
+} from "../format/damaged-file.js";
 import { readSafetensors, writeSafetensors, type Tensor } from "./safetensors.js";
 import { modelSpecProblem, trainSpecProblem } from "./spec-check.js";
-import { makeOutputDir } from "./output-dir.js";
+import { makeOutputDir } from "../format/output-dir.js";
 
 /** The one tensor of a cpu-bigram checkpoint (runtime/train/cpu-bigram.ts names it too). */
 const BIGRAM_TABLE_NAME = "bigram.table";

@@ -2,8 +2,8 @@
 // bind groups built once, and each run encoded into a single command buffer and submission. Only
 // the outputs asked for are read back.
 
-import type { ArchxIo, ArchxValue, Executable, PoolUsage } from "./archx.js";
-import { moduleCode } from "./archx.js";
+import type { ArchxIo, ArchxValue, Executable, PoolUsage } from "../format/archx.js";
+import { moduleCode } from "../format/archx.js";
 import { allocatePools, formatBytes } from "./buffers.js";
 import { DeviceError, throwIfDeviceFailed, withErrorScopes } from "./device.js";
 

@@ -4,7 +4,7 @@
 
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { makeOutputDir } from "./output-dir.js";
+import { makeOutputDir } from "../format/output-dir.js";
 
 export interface StepRecord {
   step: number; // optimizer steps completed

@@ -11,7 +11,7 @@ import {
   parseJsonStrict,
   readUserFile,
   show,
-} from "./damaged-file.js";
+} from "../format/damaged-file.js";
 
 export type SafetensorsDType =
   "F64" | "F32" | "I32" | "U8" | "I64" | "F16" | "BF16" | "U16" | "I16" | "I8" | "BOOL";

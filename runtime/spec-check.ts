@@ -4,7 +4,7 @@
 // undefined. Only types come from the compiler: the runtime checks files without it.
 
 import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
-import { isObject, show } from "./damaged-file.js";
+import { isObject, show } from "../format/damaged-file.js";
 
 class Problem extends Error {}
 

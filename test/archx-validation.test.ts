@@ -9,8 +9,8 @@ import { describe, expect, it } from "vitest";
 import { compileGraph } from "../compiler/compile.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import { differentiate } from "../compiler/passes/autodiff.js";
-import { ArchxError, loadExecutable, writeExecutable, type Executable } from "../runtime/archx.js";
-import { DamagedFileError } from "../runtime/damaged-file.js";
+import { ArchxError, loadExecutable, writeExecutable, type Executable } from "../format/archx.js";
+import { DamagedFileError } from "../format/damaged-file.js";
 import { FULL, tinySpec } from "./golden/specs.js";
 
 const dir = mkdtempSync(join(tmpdir(), "archc-archx-"));

@@ -27,7 +27,7 @@ import {
   saveCheckpoint,
   type TrainingState,
 } from "../runtime/checkpoint.js";
-import { DamagedFileError, duplicateKey } from "../runtime/damaged-file.js";
+import { DamagedFileError, duplicateKey } from "../format/damaged-file.js";
 import { initParams } from "../runtime/init.js";
 import { parseSafetensors } from "../runtime/safetensors.js";
 import { restoreEngine } from "../runtime/train/resume.js";

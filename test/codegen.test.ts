@@ -17,7 +17,7 @@ import {
 import { limitViolations } from "../runtime/buffers.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import { differentiate } from "../compiler/passes/autodiff.js";
-import { validateExecutable } from "../runtime/archx.js";
+import { validateExecutable } from "../format/archx.js";
 import { blockRes, FULL, tinySpec } from "./golden/specs.js";
 
 function mlpGraph() {

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadExecutable } from "../runtime/archx.js";
+import { loadExecutable } from "../format/archx.js";
 import { runCli } from "./cli-support.js";
 
 const dir = mkdtempSync(join(tmpdir(), "archc-cli-"));
@@ -60,7 +60,7 @@ describe("archc compile -> archc run", () => {
   it("the run command and the runtime it uses import nothing from the compiler's passes or code generation", () => {
     for (const file of [
       "cli/run.ts",
-      "runtime/archx.ts",
+      "format/archx.ts",
       "runtime/executor.ts",
       "runtime/buffers.ts",
       "runtime/device.ts",

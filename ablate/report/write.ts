@@ -8,7 +8,7 @@ import type { ReportData, VariantReport } from "./build.js";
 import { depthHeatmapSpec, depthRmsSpec, finalLossSpec, lossCurvesSpec, scalingSpec } from "./charts.js";
 import { formatFlops } from "./multiplier.js";
 import { renderChart } from "./render.js";
-import { makeOutputDir } from "../../runtime/output-dir.js";
+import { makeOutputDir } from "../../format/output-dir.js";
 
 export const REPORT_FILES = { json: "report.json", csv: "report.csv", md: "report.md", figures: "figures" };
 

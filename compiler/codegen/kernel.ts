@@ -1,7 +1,7 @@
 // What code generation hands to the runtime: WGSL compute kernels over planned buffers.
 // A kernel reads and writes IR values; the buffer plan says where each value lives.
 
-import type { ArchxBinding, PoolUsage } from "../../runtime/archx.js";
+import type { ArchxBinding, PoolUsage } from "../../format/archx.js";
 
 /**
  * What is bound at @group(0) @binding(i), i = index in Kernel.bindings: one IR value's slot, or

@@ -2,7 +2,9 @@
 // Node i produces value i. Inputs and parameters are nodes too (ops "input" and "param").
 // Forward graphs, backward graphs (after autodiff) and fused graphs are all this one structure.
 
-export type DType = "f32" | "i32";
+// value types and parameter initialisers are part of the executable format, which the IR shares
+import type { DType, Init } from "../../format/archx.js";
+export type { DType, Init };
 
 export interface TensorType {
   dtype: DType;
@@ -11,8 +13,6 @@ export interface TensorType {
 
 export type AttrValue = number | string | boolean | number[];
 export type Attrs = Record<string, AttrValue>;
-
-export type Init = { kind: "normal"; std: number } | { kind: "zeros" } | { kind: "ones" };
 
 export interface Param {
   name: string; // dotted path, e.g. "layers.3.attn.wq"; stable across variants that share it

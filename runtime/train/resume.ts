@@ -4,7 +4,7 @@
 // damaged or non-finite one is a DamagedFileError, so training never resumes from a diverged state.
 
 import { loadCheckpoint, resolveCheckpoint, type CheckpointInfo } from "../checkpoint.js";
-import { DamagedFileError } from "../damaged-file.js";
+import { DamagedFileError } from "../../format/damaged-file.js";
 import type { StepEngine } from "./engine.js";
 
 export interface Restored {

@@ -4,7 +4,7 @@
 
 import { openSync, closeSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { makeOutputDir } from "../output-dir.js";
+import { makeOutputDir } from "../../format/output-dir.js";
 
 export const LOCK_FILE = ".lock";
 

@@ -1,7 +1,6 @@
 // The executable format (.archx): a self-contained, versioned JSON plan that the runtime executes
 // without the compiler. docs/archx.md describes every field.
 
-import type { DType, Init } from "../compiler/ir/ir.js";
 import {
   DamagedFileError,
   decodeUtf8,
@@ -12,6 +11,12 @@ import {
   show,
 } from "./damaged-file.js";
 import { writeOutputFile } from "./output-dir.js";
+
+/** element types of values: every one is 4 bytes wide */
+export type DType = "f32" | "i32";
+
+/** how a parameter starts before training (runtime/init.ts draws the values) */
+export type Init = { kind: "normal"; std: number } | { kind: "zeros" } | { kind: "ones" };
 
 export const ARCHX_FORMAT = "archx";
 // 2: a binding may be a pool ({ pool }, or a range of it: { pool, offset, size }) instead of one value

@@ -1,0 +1,130 @@
+// The folders' dependency rules, checked over every import of every source file (static imports,
+// re-exports and dynamic import()): the executable format depends on nothing of archc's; the
+// compiler never reaches into the runtime, the CLI or the tools built on them; no two top-level
+// folders depend on each other in a cycle. The runtime still imports the compiler in the places
+// listed in RUNTIME_USES_COMPILER (issue 8's remaining work: the training loop compiles, the CPU
+// decoder lowers, the float64 reference lives in runtime/); the list must match exactly, so a
+// new import fails the test, and so does one that is gone but still listed.
+
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, normalize, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const ROOT = join(dirname(new URL(import.meta.url).pathname), "..");
+const FOLDERS = ["format", "compiler", "runtime", "ablate", "cli", "bench"];
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(ROOT, dir)).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(join(ROOT, path)).isDirectory()) return sourceFiles(path);
+    return name.endsWith(".ts") && !name.endsWith(".d.ts") ? [path] : [];
+  });
+}
+
+/** every relative module a file imports, as a repository path without extension */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(ROOT, file), "utf8");
+  const specifiers = [
+    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;"']*?from\s*["']([^"']+)["']/g),
+    ...text.matchAll(/(?:^|\n)\s*import\s*["']([^"']+)["']/g),
+    ...text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g),
+  ].map((m) => m[1]);
+  return specifiers
+    .filter((s) => s.startsWith("."))
+    .map((s) => normalize(join(dirname(file), s)).replace(/\.js$/, ""));
+}
+
+const folderOf = (path: string): string => (path.includes("/") ? path.split("/")[0] : path);
+
+const files = ["cli.ts", ...FOLDERS.flatMap(sourceFiles)];
+const edges = files.flatMap((file) => importsOf(file).map((target) => ({ file, target })));
+
+/** runtime → compiler imports still to be removed (see the header) */
+const RUNTIME_USES_COMPILER = [
+  "runtime/checkpoint.ts -> compiler/spec",
+  "runtime/init.ts -> compiler/ir/ir",
+  "runtime/optim/adamw-gpu.ts -> compiler/codegen/kernels/adamw",
+  "runtime/optim/adamw-gpu.ts -> compiler/codegen/wgsl",
+  "runtime/optim/adamw.ts -> compiler/spec",
+  "runtime/optim/layout.ts -> compiler/ir/ir",
+  "runtime/optim/schedule.ts -> compiler/spec",
+  "runtime/reference/backward/attention.ts -> compiler/ir/ir",
+  "runtime/reference/backward/attnres.ts -> compiler/ir/ir",
+  "runtime/reference/backward/common.ts -> compiler/ir/ir",
+  "runtime/reference/backward/elementwise.ts -> compiler/ir/ir",
+  "runtime/reference/interpreter.ts -> compiler/ir/ir",
+  "runtime/reference/ops.ts -> compiler/ir/ir",
+  "runtime/reference/ops.ts -> compiler/ir/ops",
+  "runtime/reference/tensor.ts -> compiler/ir/ir",
+  "runtime/spec-check.ts -> compiler/spec",
+  "runtime/train/cpu-bigram.ts -> compiler/spec",
+  "runtime/train/data-setup.ts -> compiler/spec",
+  "runtime/train/defaults.ts -> compiler/spec",
+  "runtime/train/gpu-engine.ts -> compiler/compile",
+  "runtime/train/gpu-engine.ts -> compiler/ir/ir",
+  "runtime/train/gpu-engine.ts -> compiler/ir/lower",
+  "runtime/train/gpu-engine.ts -> compiler/passes/autodiff",
+  "runtime/train/gpu-engine.ts -> compiler/passes/plan",
+  "runtime/train/gpu-engine.ts -> compiler/spec",
+  "runtime/train/kv-cache-decoder.ts -> compiler/ir/ir",
+  "runtime/train/kv-cache-decoder.ts -> compiler/ir/lower",
+  "runtime/train/kv-cache-decoder.ts -> compiler/spec",
+  "runtime/train/loop.ts -> compiler/spec",
+  "runtime/train/reference-decoder.ts -> compiler/ir/ir",
+  "runtime/train/reference-decoder.ts -> compiler/ir/lower",
+  "runtime/train/reference-decoder.ts -> compiler/spec",
+  "runtime/train/session.ts -> compiler/spec",
+];
+
+const crossing = (from: string, to: string) =>
+  edges
+    .filter((e) => folderOf(e.file) === from && folderOf(e.target) === to)
+    .map((e) => `${e.file} -> ${e.target}`)
+    .filter((edge, i, all) => all.indexOf(edge) === i);
+
+describe("layering, over every import", () => {
+  it("finds the imports (the walk sees every folder)", () => {
+    expect(files.length).toBeGreaterThan(150);
+    for (const folder of FOLDERS)
+      expect(
+        files.some((f) => f.startsWith(`${folder}/`)),
+        folder,
+      ).toBe(true);
+    expect(edges.length).toBeGreaterThan(500);
+    // every relative import resolves to a file of the walk (a misparsed specifier would not)
+    const known = new Set(files.map((f) => f.replace(/\.ts$/, "")));
+    const unresolved = edges.filter((e) => !known.has(e.target) && !e.target.startsWith("stdlib"));
+    expect(unresolved.map((e) => `${e.file} -> ${e.target}`)).toEqual([]);
+  });
+
+  it("the executable format depends on nothing else of archc's", () => {
+    for (const to of FOLDERS.filter((f) => f !== "format")) expect(crossing("format", to), to).toEqual([]);
+  });
+
+  it("the compiler imports only the format: never the runtime, the CLI or the tools", () => {
+    for (const to of ["runtime", "cli", "ablate", "bench"]) expect(crossing("compiler", to), to).toEqual([]);
+  });
+
+  it("the runtime imports the compiler only where the list of remaining work says", () => {
+    expect(crossing("runtime", "compiler").sort()).toEqual([...RUNTIME_USES_COMPILER].sort());
+    for (const to of ["cli", "ablate", "bench"]) expect(crossing("runtime", to), to).toEqual([]);
+  });
+
+  it("no two top-level folders depend on each other in a cycle", () => {
+    const graph = new Map<string, Set<string>>();
+    for (const e of edges) {
+      const [from, to] = [folderOf(e.file), folderOf(e.target)];
+      if (from === to || !FOLDERS.includes(to)) continue;
+      graph.set(from, (graph.get(from) ?? new Set()).add(to));
+    }
+    // runtime -> compiler is the listed debt; the compiler must not lead back to the runtime
+    const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
+      [...(graph.get(from) ?? [])].some(
+        (next) => next === to || (!seen.has(next) && (seen.add(next), reaches(next, to, seen))),
+      );
+    const cycles = [...graph.keys()].flatMap((a) =>
+      [...(graph.get(a) ?? [])].filter((b) => reaches(b, a)).map((b) => `${a} -> ${b} -> ... -> ${a}`),
+    );
+    expect(cycles).toEqual([]);
+  });
+});
