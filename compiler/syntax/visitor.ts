@@ -1,5 +1,9 @@
 // CST → AST. Written as plain functions over Chevrotain's CST children rather than a generated
 // visitor class, because recovery can leave any child missing and every step here must cope.
+// Each function takes the node type generated from the grammar (cst-types.ts, `npm run gen:cst`), and
+// the accessors accept only that node's child keys: a misspelt key, or a token asked for as a node, is a
+// compile error. The generated types call some children required; recovery can still drop them, so every
+// accessor treats every key as possibly absent.
 
 import type { CstElement, CstNode, IToken } from "chevrotain";
 import type { SourceSpan } from "../spec.js";
@@ -14,7 +18,32 @@ import type {
   Parameter,
   Sublayer,
 } from "./ast.js";
+import type * as Cst from "./cst-types.js";
 import type { SourceText } from "./source.js";
+
+/** The child key lists of a node, each key required so that the mapped types below see every key. */
+type ChildLists<N extends CstNode> = Required<N["children"]>;
+
+/** Keys of N's children that hold sub-rule nodes. */
+type NodeKey<N extends CstNode> = Extract<
+  { [K in keyof ChildLists<N>]: ChildLists<N>[K] extends CstNode[] ? K : never }[keyof ChildLists<N>],
+  string
+>;
+
+/** Keys of N's children that hold tokens. */
+type TokenKey<N extends CstNode> = Extract<
+  { [K in keyof ChildLists<N>]: ChildLists<N>[K] extends IToken[] ? K : never }[keyof ChildLists<N>],
+  string
+>;
+
+/** The node type that N holds under the sub-rule key K. */
+type ChildNode<N extends CstNode, K extends NodeKey<N>> = Extract<
+  ChildLists<N>[K] extends (infer E)[] ? E : never,
+  CstNode
+>;
+
+/** The node a `declaration` wraps: one of its alternatives. */
+type DeclarationNode = ChildNode<Cst.DeclarationCstNode, NodeKey<Cst.DeclarationCstNode>>;
 
 function isToken(element: CstElement): element is IToken {
   return (element as IToken).image !== undefined;
@@ -30,19 +59,23 @@ export class AstBuilder {
     private readonly sink: DiagnosticSink,
   ) {}
 
-  private nodes(node: CstNode, key: string): CstNode[] {
-    return (node.children[key] ?? []).filter((c): c is CstNode => !isToken(c));
+  private nodes<N extends CstNode, K extends NodeKey<N>>(node: N, key: K): ChildNode<N, K>[] {
+    return ((node as CstNode).children[key] ?? []).filter((c): c is ChildNode<N, K> => !isToken(c));
   }
 
-  private node(node: CstNode, key: string, index = 0): CstNode | undefined {
+  private node<N extends CstNode, K extends NodeKey<N>>(
+    node: N,
+    key: K,
+    index = 0,
+  ): ChildNode<N, K> | undefined {
     return this.nodes(node, key)[index];
   }
 
-  private tokens(node: CstNode, key: string): IToken[] {
-    return (node.children[key] ?? []).filter((c): c is IToken => isToken(c) && realToken(c));
+  private tokens<N extends CstNode>(node: N, key: TokenKey<N>): IToken[] {
+    return ((node as CstNode).children[key] ?? []).filter((c): c is IToken => isToken(c) && realToken(c));
   }
 
-  private token(node: CstNode, key: string, index = 0): IToken | undefined {
+  private token<N extends CstNode>(node: N, key: TokenKey<N>, index = 0): IToken | undefined {
     return this.tokens(node, key)[index];
   }
 
@@ -108,12 +141,13 @@ export class AstBuilder {
     return realToken(token) ? { name: token.image, span: this.tokenSpan(token) } : undefined;
   }
 
+  /** `root` is the node the parser's `program` rule returned. */
   program(root: CstNode): Declaration[] {
     const declarations: Declaration[] = [];
-    for (const wrapper of this.nodes(root, "declaration")) {
-      const inner = Object.values(wrapper.children)
+    for (const wrapper of this.nodes(root as Cst.ProgramCstNode, "declaration")) {
+      const inner = Object.values((wrapper as CstNode).children)
         .flat()
-        .find((c): c is CstNode => !isToken(c));
+        .find((c): c is DeclarationNode => !isToken(c));
       if (!inner) continue;
       const declaration = this.declaration(inner);
       if (declaration) declarations.push(declaration);
@@ -140,7 +174,7 @@ export class AstBuilder {
     return false;
   }
 
-  private declaration(node: CstNode): Declaration | undefined {
+  private declaration(node: DeclarationNode): Declaration | undefined {
     const span = this.nodeSpan(node);
     const recovered = this.recovered(node);
     switch (node.name) {
@@ -188,21 +222,21 @@ export class AstBuilder {
     }
   }
 
-  private parameter(node: CstNode): Parameter[] {
+  private parameter(node: Cst.ParameterCstNode): Parameter[] {
     const name = this.identifier(this.token(node, "Name"));
     if (!name) return [];
     const valueNode = this.node(node, "expression");
     return [{ name, defaultValue: valueNode ? this.expression(valueNode) : undefined }];
   }
 
-  private sublayer(node: CstNode): Sublayer[] {
+  private sublayer(node: Cst.SublayerCstNode): Sublayer[] {
     const callee = this.identifier(this.token(node, "Identifier"));
     const argsNode = this.node(node, "arguments");
     if (!callee) return [];
     return [{ callee, args: argsNode ? this.arguments(argsNode) : [], span: this.nodeSpan(node) }];
   }
 
-  private fieldBody(node: CstNode): Field[] {
+  private fieldBody(node: Cst.ModelDeclCstNode | Cst.TrainDeclCstNode | Cst.AblationDeclCstNode): Field[] {
     const body = this.node(node, "fieldBody");
     if (!body) return [];
     return this.nodes(body, "field").flatMap((f) => {
@@ -216,7 +250,7 @@ export class AstBuilder {
     });
   }
 
-  private arguments(node: CstNode): Argument[] {
+  private arguments(node: Cst.ArgumentsCstNode): Argument[] {
     return this.nodes(node, "argument").map((a) => {
       const valueNode = this.node(a, "expression");
       const span = this.nodeSpan(a);
@@ -225,11 +259,11 @@ export class AstBuilder {
     });
   }
 
-  private chain(
-    node: CstNode,
-    operandKey: string,
-    operatorKeys: string[],
-    operand: (n: CstNode) => Expr,
+  private chain<N extends CstNode, K extends NodeKey<N>>(
+    node: N,
+    operandKey: K,
+    operatorKeys: TokenKey<N>[],
+    operand: (n: ChildNode<N, K>) => Expr,
   ): Expr {
     const operands = this.nodes(node, operandKey).map(operand);
     const span = this.nodeSpan(node);
@@ -247,13 +281,13 @@ export class AstBuilder {
     return { kind: "chain", first: operands[0], rest, span };
   }
 
-  expression(node: CstNode): Expr {
+  expression(node: Cst.ExpressionCstNode): Expr {
     return this.chain(node, "term", ["Plus", "Minus"], (term) =>
       this.chain(term, "unary", ["Star", "Slash", "Percent"], (unary) => this.unary(unary)),
     );
   }
 
-  private unary(node: CstNode): Expr {
+  private unary(node: Cst.UnaryCstNode): Expr {
     const span = this.nodeSpan(node);
     const primaryNode = this.node(node, "primary");
     const operand: Expr = primaryNode ? this.primary(primaryNode) : { kind: "missing", span };
@@ -261,7 +295,7 @@ export class AstBuilder {
     return count === 0 ? operand : { kind: "negate", count, operand, span };
   }
 
-  private primary(node: CstNode): Expr {
+  private primary(node: Cst.PrimaryCstNode): Expr {
     const span = this.nodeSpan(node);
     const numberToken = this.token(node, "NumberLiteral");
     if (numberToken) return this.number(numberToken, span);
