@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../runtime/checkpoint.js";
-import type { TrainSpec } from "../compiler/spec.js";
+import type { TrainSpec } from "../format/spec.js";
 import { SweepError, type SweepPlan } from "./plan.js";
 
 export const MANIFEST_FILE = "sweep.json";

@@ -3,7 +3,7 @@
 
 import { graphFlops } from "../compiler/analysis/cost.js";
 import { lowerModel } from "../compiler/ir/lower.js";
-import type { AblationSpec, AblationVariant, ModelSpec, ProgramSpec, TrainSpec } from "../compiler/spec.js";
+import type { AblationSpec, AblationVariant, ModelSpec, ProgramSpec, TrainSpec } from "../format/spec.js";
 import { defaultTrainSpec } from "../runtime/train/defaults.js";
 
 /** token ids each tokenizer produces, so a variant whose vocabulary is too small is refused before training */

@@ -9,7 +9,7 @@
 
 import type { Graph, Node } from "../compiler/ir/ir.js";
 import { lowerModel } from "../compiler/ir/lower.js";
-import type { ModelSpec, ResidualSpec } from "../compiler/spec.js";
+import type { ModelSpec, ResidualSpec } from "../format/spec.js";
 import { interpret } from "../runtime/reference/interpreter.js";
 import { depthWeightsAt } from "../runtime/reference/ops.js";
 import { fromInts, type Tensor } from "../runtime/reference/tensor.js";

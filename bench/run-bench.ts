@@ -2,7 +2,7 @@
 // a per-kernel profile of each, and the figures (with ratios to the first model) as one JSON-able
 // object; formatBench renders it as tables.
 
-import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
+import type { ModelSpec, TrainSpec } from "../format/spec.js";
 import { throwIfDeviceFailed } from "../runtime/device.js";
 import { openProfilingDevice } from "../runtime/profile/device.js";
 import { datasheetPeak, peakGflops as peakGflopsOf } from "./peak.js";

@@ -7,7 +7,7 @@ import { compileGraph } from "../compiler/compile.js";
 import type { Graph } from "../compiler/ir/ir.js";
 import { numel } from "../compiler/ir/ir.js";
 import { lowerModel } from "../compiler/ir/lower.js";
-import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
+import type { ModelSpec, TrainSpec } from "../format/spec.js";
 import type { Executable } from "../format/archx.js";
 import { Executor } from "../runtime/executor.js";
 import { initParams } from "../runtime/init.js";

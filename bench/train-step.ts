@@ -11,7 +11,7 @@
 import { graphFlops } from "../compiler/analysis/cost.js";
 import { findModel, formatDiagnostics, hasErrors, loadProgram } from "../compiler/frontend.js";
 import { lowerModel } from "../compiler/ir/lower.js";
-import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
+import type { ModelSpec, TrainSpec } from "../format/spec.js";
 import { openDevice, type GpuContext } from "../runtime/device.js";
 import { GpuTrainingEngine } from "../runtime/train/gpu-engine.js";
 import { peakGflops } from "./peak.js";

@@ -4,7 +4,7 @@
 
 import type { Command } from "commander";
 import { join, resolve } from "node:path";
-import type { AblationSpec } from "../compiler/spec.js";
+import type { AblationSpec } from "../format/spec.js";
 import { EXIT, reportFailure, UserError } from "./common.js";
 import { integerFlag } from "./flags.js";
 

@@ -7,7 +7,7 @@
 
 import type { Command } from "commander";
 import { writeFileSync } from "node:fs";
-import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
+import type { ModelSpec, TrainSpec } from "../format/spec.js";
 import { EXIT, reportFailure, UserError } from "./common.js";
 import { integerFlag } from "./flags.js";
 

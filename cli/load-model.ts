@@ -1,7 +1,7 @@
 // Shared by `archc ir` and `archc inspect`: load .arch files, pick one model, and read the
 // --batch/--seq flags. Front-end diagnostics go to stderr and become exit code 1.
 
-import type { ModelSpec } from "../compiler/spec.js";
+import type { ModelSpec } from "../format/spec.js";
 import { existsSync } from "node:fs";
 import { shapeProblem } from "../compiler/check/limits.js";
 import { EXIT, UserError } from "./common.js";

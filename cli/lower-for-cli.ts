@@ -2,7 +2,7 @@
 
 import type { Graph } from "../compiler/ir/ir.js";
 import { LoweringError, lowerModel } from "../compiler/ir/lower.js";
-import type { ModelSpec } from "../compiler/spec.js";
+import type { ModelSpec } from "../format/spec.js";
 import type { CheckpointInfo } from "../runtime/checkpoint.js";
 import { UserError } from "./common.js";
 

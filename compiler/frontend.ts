@@ -9,7 +9,7 @@ import { FileLoader } from "./check/loader.js";
 import { checkProgram } from "./check/program.js";
 import { readSourceFile } from "./check/source-file.js";
 import { closestName, resetSuggestionBudget } from "./check/suggest.js";
-import type { ModelSpec, ProgramSpec } from "./spec.js";
+import type { ModelSpec, ProgramSpec } from "../format/spec.js";
 
 export type { Diagnostic } from "./diagnostics/diagnostic.js";
 

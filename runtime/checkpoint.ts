@@ -18,7 +18,7 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
+import type { ModelSpec, TrainSpec } from "../format/spec.js";
 import {
   DamagedFileError,
   decodeUtf8,

@@ -3,7 +3,7 @@
 // returns the first problem as text ("model.dim is -4, expected a whole number >= 1"), or
 // undefined. Only types come from the compiler: the runtime checks files without it.
 
-import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
+import type { ModelSpec, TrainSpec } from "../format/spec.js";
 import { isObject, show } from "../format/damaged-file.js";
 
 class Problem extends Error {}

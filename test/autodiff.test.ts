@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { GraphBuilder } from "../compiler/ir/builder.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import { verifyGraph } from "../compiler/ir/verify.js";
-import type { ModelSpec, ResidualSpec } from "../compiler/spec.js";
+import type { ModelSpec, ResidualSpec } from "../format/spec.js";
 import { AutodiffError, differentiate } from "../compiler/passes/autodiff.js";
 import { GRAD_RULES } from "../compiler/passes/grad-rules/index.js";
 import { OPS } from "../compiler/ir/catalog.js";

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { findModel, loadProgram, loadSource } from "../compiler/frontend.js";
-import { blockSizes, sublayersOf } from "../compiler/spec.js";
+import { blockSizes, sublayersOf } from "../format/spec.js";
 import { attnResidual } from "./golden/specs.js";
 
 function clean(files: string[]) {

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { lowerModel } from "../compiler/ir/lower.js";
-import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
+import type { ModelSpec, TrainSpec } from "../format/spec.js";
 import { reportFailure } from "../cli/common.js";
 import {
   cleanStaleTemporaries,

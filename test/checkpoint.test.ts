@@ -10,7 +10,7 @@ import {
   saveCheckpoint,
   type TrainingState,
 } from "../runtime/checkpoint.js";
-import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
+import type { ModelSpec, TrainSpec } from "../format/spec.js";
 
 const model = { name: "tiny", vocab: 8, context: 4, dim: 2, fields: {} } as unknown as ModelSpec;
 const train = { name: "t", model: "tiny", steps: 10, seed: 1 } as unknown as TrainSpec;

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { probeDepth, rms } from "../ablate/probe.js";
 import { lowerModel } from "../compiler/ir/lower.js";
-import type { ModelSpec } from "../compiler/spec.js";
+import type { ModelSpec } from "../format/spec.js";
 import { initParams } from "../runtime/init.js";
 import { interpret } from "../runtime/reference/interpreter.js";
 import { fromInts } from "../runtime/reference/tensor.js";

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileGraph } from "../compiler/compile.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import { differentiate } from "../compiler/passes/autodiff.js";
-import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
+import type { ModelSpec, TrainSpec } from "../format/spec.js";
 import type { Param } from "../compiler/ir/ir.js";
 import { checkLimits, DeviceLimitError, storageBindingLimit } from "../runtime/buffers.js";
 import { openDevice, type GpuContext } from "../runtime/device.js";

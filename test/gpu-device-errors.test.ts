@@ -5,7 +5,7 @@
 // training steps throw it as a DeviceError. Needs a WebGPU adapter.
 
 import { afterEach, describe, expect, it } from "vitest";
-import type { TrainSpec } from "../compiler/spec.js";
+import type { TrainSpec } from "../format/spec.js";
 import {
   DeviceError,
   deviceFault,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Graph } from "../compiler/ir/ir.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import { compileGraph } from "../compiler/compile.js";
-import type { ResidualSpec } from "../compiler/spec.js";
+import type { ResidualSpec } from "../format/spec.js";
 import type { GpuContext } from "../runtime/device.js";
 import { paramStream } from "../runtime/init.js";
 import { runOutputs } from "../runtime/reference/interpreter.js";

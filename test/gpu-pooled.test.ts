@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileGraph } from "../compiler/compile.js";
 import { MAX_VALUE_BINDINGS } from "../compiler/codegen/pooled.js";
 import { lowerModel } from "../compiler/ir/lower.js";
-import type { ModelSpec } from "../compiler/spec.js";
+import type { ModelSpec } from "../format/spec.js";
 import { limitViolations, limitsOf, setStorageBindingLimit } from "../runtime/buffers.js";
 import type { GpuContext } from "../runtime/device.js";
 import "../runtime/reference/all-ops.js";

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileGraph } from "../compiler/compile.js";
 import { lowerModel } from "../compiler/ir/lower.js";
-import type { ModelSpec, ResidualSpec, TrainSpec } from "../compiler/spec.js";
+import type { ModelSpec, ResidualSpec, TrainSpec } from "../format/spec.js";
 import { differentiate } from "../compiler/passes/autodiff.js";
 import { setStorageBindingLimit } from "../runtime/buffers.js";
 import type { GpuContext } from "../runtime/device.js";

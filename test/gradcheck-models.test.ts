@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { lowerModel } from "../compiler/ir/lower.js";
-import type { ModelSpec, ResidualSpec } from "../compiler/spec.js";
+import type { ModelSpec, ResidualSpec } from "../format/spec.js";
 import { attnResidual as attn, type TinyOptions, tinySpec } from "./golden/specs.js";
 import { gradcheck, randomIds, randomParams, seededRandom } from "./gradcheck-support.js";
 

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { ModelSpec } from "../compiler/spec.js";
+import type { ModelSpec } from "../format/spec.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import { printGraph } from "../compiler/ir/print.js";
 import { verifyGraph } from "../compiler/ir/verify.js";

@@ -41,13 +41,10 @@ const edges = files.flatMap((file) => importsOf(file).map((target) => ({ file, t
 
 /** runtime → compiler imports still to be removed (see the header) */
 const RUNTIME_USES_COMPILER = [
-  "runtime/checkpoint.ts -> compiler/spec",
   "runtime/init.ts -> compiler/ir/ir",
   "runtime/optim/adamw-gpu.ts -> compiler/codegen/kernels/adamw",
   "runtime/optim/adamw-gpu.ts -> compiler/codegen/wgsl",
-  "runtime/optim/adamw.ts -> compiler/spec",
   "runtime/optim/layout.ts -> compiler/ir/ir",
-  "runtime/optim/schedule.ts -> compiler/spec",
   "runtime/reference/backward/attention.ts -> compiler/ir/ir",
   "runtime/reference/backward/attnres.ts -> compiler/ir/ir",
   "runtime/reference/backward/common.ts -> compiler/ir/ir",
@@ -56,24 +53,15 @@ const RUNTIME_USES_COMPILER = [
   "runtime/reference/ops.ts -> compiler/ir/ir",
   "runtime/reference/ops.ts -> compiler/ir/ops",
   "runtime/reference/tensor.ts -> compiler/ir/ir",
-  "runtime/spec-check.ts -> compiler/spec",
-  "runtime/train/cpu-bigram.ts -> compiler/spec",
-  "runtime/train/data-setup.ts -> compiler/spec",
-  "runtime/train/defaults.ts -> compiler/spec",
   "runtime/train/gpu-engine.ts -> compiler/compile",
   "runtime/train/gpu-engine.ts -> compiler/ir/ir",
   "runtime/train/gpu-engine.ts -> compiler/ir/lower",
   "runtime/train/gpu-engine.ts -> compiler/passes/autodiff",
   "runtime/train/gpu-engine.ts -> compiler/passes/plan",
-  "runtime/train/gpu-engine.ts -> compiler/spec",
   "runtime/train/kv-cache-decoder.ts -> compiler/ir/ir",
   "runtime/train/kv-cache-decoder.ts -> compiler/ir/lower",
-  "runtime/train/kv-cache-decoder.ts -> compiler/spec",
-  "runtime/train/loop.ts -> compiler/spec",
   "runtime/train/reference-decoder.ts -> compiler/ir/ir",
   "runtime/train/reference-decoder.ts -> compiler/ir/lower",
-  "runtime/train/reference-decoder.ts -> compiler/spec",
-  "runtime/train/session.ts -> compiler/spec",
 ];
 
 const crossing = (from: string, to: string) =>

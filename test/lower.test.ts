@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Graph } from "../compiler/ir/ir.js";
 import { LoweringError, lowerModel } from "../compiler/ir/lower.js";
 import { verifyGraph } from "../compiler/ir/verify.js";
-import { blockSizes } from "../compiler/spec.js";
+import { blockSizes } from "../format/spec.js";
 import { blockRes, FULL, tinySpec } from "./golden/specs.js";
 
 const opts = { batch: 2, seq: 8 };

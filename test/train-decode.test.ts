@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadProgram, findModel } from "../compiler/frontend.js";
 import { lowerModel } from "../compiler/ir/lower.js";
-import type { ModelSpec } from "../compiler/spec.js";
+import type { ModelSpec } from "../format/spec.js";
 import { initParams } from "../runtime/init.js";
 import { Rng } from "../runtime/data/rng.js";
 import { KvCacheDecoder } from "../runtime/train/kv-cache-decoder.js";

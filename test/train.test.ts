@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { ModelSpec, TrainSpec } from "../compiler/spec.js";
+import type { ModelSpec, TrainSpec } from "../format/spec.js";
 import { resolveCheckpoint, type TrainingState } from "../runtime/checkpoint.js";
 import { BatchSampler, validationBatches } from "../runtime/data/sampler.js";
 import { MetricsLog, parseMetrics } from "../runtime/metrics.js";

@@ -5,7 +5,7 @@
 import type { Graph } from "../ir/ir.js";
 import { numel } from "../ir/ir.js";
 import { lowerModel } from "../ir/lower.js";
-import type { ModelSpec } from "../spec.js";
+import type { ModelSpec } from "../../format/spec.js";
 import type { FlopBreakdown } from "./cost.js";
 import { graphFlops } from "./cost.js";
 import type { ActivationMemory } from "./memory.js";

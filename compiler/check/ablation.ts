@@ -6,7 +6,7 @@
 // re-evaluated.
 
 import { DiagnosticSink, suggestionHint, type Diagnostic } from "../diagnostics/diagnostic.js";
-import type { AblationSpec, AblationVariant, ModelSpec, SourceSpan } from "../spec.js";
+import type { AblationSpec, AblationVariant, ModelSpec, SourceSpan } from "../../format/spec.js";
 import type { Expr, Field } from "../syntax/ast.js";
 import { CheckContext, type AblationDecl, type ModelDecl } from "./context.js";
 import { Evaluator, type Scope } from "./evaluate.js";

@@ -3,7 +3,7 @@
 
 import type { DiagnosticArgs, DiagnosticCode } from "../diagnostics/catalog.js";
 import type { DiagnosticSink } from "../diagnostics/diagnostic.js";
-import type { SourceSpan } from "../spec.js";
+import type { SourceSpan } from "../../format/spec.js";
 import type { Declaration } from "../syntax/ast.js";
 
 export type BlockDecl = Extract<Declaration, { kind: "block" }>;

@@ -1,7 +1,7 @@
 // Compile-time evaluation of expressions: arithmetic over numbers, names looked up in a scope,
 // calls kept as values for their consumer to interpret, and block calls combined into stacks.
 
-import type { SourceSpan } from "../spec.js";
+import type { SourceSpan } from "../../format/spec.js";
 import type { BinaryOperator, Expr } from "../syntax/ast.js";
 import type { CheckContext } from "./context.js";
 import { closestName } from "./suggest.js";

@@ -2,7 +2,7 @@
 // block's parameters, then reading the block body's primitive sublayers in that scope.
 
 import { suggestionHint } from "../diagnostics/diagnostic.js";
-import type { LayerSpec, SourceSpan, SublayerSpec } from "../spec.js";
+import type { LayerSpec, SourceSpan, SublayerSpec } from "../../format/spec.js";
 import type { Sublayer } from "../syntax/ast.js";
 import type { BlockDecl, CheckContext } from "./context.js";
 import { Evaluator, isPrimitiveSublayer, type Scope } from "./evaluate.js";

@@ -3,7 +3,7 @@
 // 64 rows or columns of a matmul to a workgroup; lowering, autodiff and `archc inspect` grow with
 // the number of sublayers and of AttnRes sources. Each limit is far above any honest model.
 
-import type { ModelSpec } from "../spec.js";
+import type { ModelSpec } from "../../format/spec.js";
 
 /** Elements of one tensor: a 4 GiB f32 buffer, the most a u32 byte offset reaches. */
 export const MAX_TENSOR_ELEMENTS = 2 ** 30;

@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { DiagnosticSink } from "../diagnostics/diagnostic.js";
 import { suggestionHint } from "../diagnostics/diagnostic.js";
-import type { SourceSpan } from "../spec.js";
+import type { SourceSpan } from "../../format/spec.js";
 import type { FileAst } from "../syntax/ast.js";
 import { parseSource } from "../syntax/parse.js";
 import { closestName } from "./suggest.js";

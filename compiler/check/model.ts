@@ -2,7 +2,7 @@
 // as expressions in that merged scope so that overriding `dim` re-evaluates `hidden: 4 * dim`,
 // then read into a ModelSpec.
 
-import type { ModelSpec, NormSpec, PositionSpec, ResidualSpec, SourceSpan } from "../spec.js";
+import type { ModelSpec, NormSpec, PositionSpec, ResidualSpec, SourceSpan } from "../../format/spec.js";
 import type { Expr, Field, Identifier } from "../syntax/ast.js";
 import type { CheckContext, ModelDecl } from "./context.js";
 import { Evaluator, type Scope } from "./evaluate.js";

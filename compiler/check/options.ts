@@ -2,7 +2,7 @@
 // a kind from a fixed set, written bare or called with named or positional arguments.
 
 import { suggestionHint } from "../diagnostics/diagnostic.js";
-import type { SourceSpan } from "../spec.js";
+import type { SourceSpan } from "../../format/spec.js";
 import type { CheckContext } from "./context.js";
 import { Reader } from "./read.js";
 import { closestName } from "./suggest.js";

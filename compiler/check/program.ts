@@ -2,7 +2,7 @@
 // each model, train and ablation checked and built.
 
 import { suggestionHint, type DiagnosticSink } from "../diagnostics/diagnostic.js";
-import type { ModelSpec, ProgramSpec } from "../spec.js";
+import type { ModelSpec, ProgramSpec } from "../../format/spec.js";
 import type { FileAst } from "../syntax/ast.js";
 import { buildAblation } from "./ablation.js";
 import { CheckContext, MAX_DEFINITION_DEPTH, type Definitions, type ModelDecl } from "./context.js";

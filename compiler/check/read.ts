@@ -2,7 +2,7 @@
 // reader returns undefined on failure, and stays silent on values already reported as errors.
 
 import { suggestionHint } from "../diagnostics/diagnostic.js";
-import type { SourceSpan } from "../spec.js";
+import type { SourceSpan } from "../../format/spec.js";
 import type { CheckContext } from "./context.js";
 import { closestName } from "./suggest.js";
 import { describeValue, formatNumber, type Value } from "./values.js";

@@ -1,7 +1,7 @@
 // A `train` declaration → TrainSpec: settings with defaults, checked against the model it names.
 
 import { suggestionHint } from "../diagnostics/diagnostic.js";
-import type { ModelSpec, OptimizerSpec, ScheduleSpec, SourceSpan, TrainSpec } from "../spec.js";
+import type { ModelSpec, OptimizerSpec, ScheduleSpec, SourceSpan, TrainSpec } from "../../format/spec.js";
 import type { CheckContext, TrainDecl } from "./context.js";
 import { Evaluator, type Scope } from "./evaluate.js";
 import { liveActivations, MAX_LIVE_ACTIVATIONS, MAX_TENSOR_ELEMENTS, widestRow } from "./limits.js";

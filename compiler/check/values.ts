@@ -1,7 +1,7 @@
 // What expressions evaluate to at compile time, and how values are shown in messages and in
 // ModelSpec.fields.
 
-import type { SourceSpan } from "../spec.js";
+import type { SourceSpan } from "../../format/spec.js";
 import type { Expr } from "../syntax/ast.js";
 
 export interface CallArgument {

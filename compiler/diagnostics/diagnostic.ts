@@ -1,6 +1,6 @@
 // Building diagnostics from catalog entries, and the sink the checker reports into.
 
-import type { SourceSpan } from "../spec.js";
+import type { SourceSpan } from "../../format/spec.js";
 import { CATALOG, type DiagnosticArgs, type DiagnosticCode } from "./catalog.js";
 
 export interface Diagnostic {

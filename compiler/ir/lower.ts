@@ -3,7 +3,7 @@
 
 import { GraphBuilder } from "./builder.js";
 import type { Graph } from "./ir.js";
-import type { ModelSpec } from "../spec.js";
+import type { ModelSpec } from "../../format/spec.js";
 import { lowerAddResidual, lowerBlockAttnRes, lowerFullAttnRes, nameSublayers } from "./lower/residual.js";
 import type { LowerContext } from "./lower/sublayers.js";
 import { lowerNorm } from "./lower/sublayers.js";

@@ -2,7 +2,7 @@
 // flat chain (first operand, then operator/operand pairs) and prefix minus as a count, so that
 // long sums or many minus signs never become deep trees that recursive code would overflow on.
 
-import type { SourceSpan } from "../spec.js";
+import type { SourceSpan } from "../../format/spec.js";
 
 export interface Identifier {
   name: string;

@@ -1,6 +1,6 @@
 // A source text with its line table: turns character offsets into SourceSpans.
 
-import type { SourceSpan } from "../spec.js";
+import type { SourceSpan } from "../../format/spec.js";
 
 export class SourceText {
   private readonly lineStarts: number[] = [0];

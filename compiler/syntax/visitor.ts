@@ -6,7 +6,7 @@
 // accessor treats every key as possibly absent.
 
 import type { CstElement, CstNode, IToken } from "chevrotain";
-import type { SourceSpan } from "../spec.js";
+import type { SourceSpan } from "../../format/spec.js";
 import type { DiagnosticSink } from "../diagnostics/diagnostic.js";
 import type {
   Argument,

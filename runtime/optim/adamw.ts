@@ -2,7 +2,7 @@
 // Adam moments with bias correction, decoupled weight decay where the decay mask says so.
 // Written against Float64Array (the oracle) or Float32Array (rounds as the GPU kernel stores).
 
-import type { OptimizerSpec } from "../../compiler/spec.js";
+import type { OptimizerSpec } from "../../format/spec.js";
 import { decays } from "./layout.js";
 
 export type FloatArray = Float32Array | Float64Array;

@@ -1,7 +1,7 @@
 // The learning rate at each step, computed on the host and handed to the update kernel as a
 // uniform, so the schedule never needs a device readback.
 
-import type { ScheduleSpec } from "../../compiler/spec.js";
+import type { ScheduleSpec } from "../../format/spec.js";
 
 /**
  * lr at 0-based `step` of `totalSteps`: linear warmup from peak/warmup up to `peak` over the first

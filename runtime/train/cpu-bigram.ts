@@ -3,7 +3,7 @@
 // checkpoints and resume can be exercised, and the pipeline demonstrated, without a GPU.
 // State lives in Float32Arrays so a checkpoint round-trip reproduces it bit for bit.
 
-import type { OptimizerSpec } from "../../compiler/spec.js";
+import type { OptimizerSpec } from "../../format/spec.js";
 import type { TrainingState } from "../checkpoint.js";
 import { adamwStep } from "../optim/adamw.js";
 import type { StepEngine } from "./engine.js";

@@ -2,7 +2,7 @@
 // per-step sampler and the fixed validation batches.
 
 import { isAbsolute, resolve } from "node:path";
-import type { TrainSpec } from "../../compiler/spec.js";
+import type { TrainSpec } from "../../format/spec.js";
 import { loadCorpus, type Corpus } from "../data/corpus.js";
 import { BatchSampler, validationBatches, type Batch } from "../data/sampler.js";
 import { loadTokenizer, type Tokenizer } from "../data/tokenizer.js";

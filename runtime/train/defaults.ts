@@ -1,7 +1,7 @@
 // The training settings used when a file has no `train` block: the same defaults the checker
 // fills in for omitted fields (compiler/check/train.ts), so both paths train alike.
 
-import type { ModelSpec, TrainSpec } from "../../compiler/spec.js";
+import type { ModelSpec, TrainSpec } from "../../format/spec.js";
 
 export function defaultTrainSpec(model: ModelSpec): TrainSpec {
   const steps = 1000;

@@ -13,7 +13,7 @@ import type { Graph } from "../../compiler/ir/ir.js";
 import { lowerModel } from "../../compiler/ir/lower.js";
 import { differentiate } from "../../compiler/passes/autodiff.js";
 import { GRAD_PREFIX, STORAGE_OFFSET_ALIGNMENT } from "../../compiler/passes/plan.js";
-import type { ModelSpec, TrainSpec } from "../../compiler/spec.js";
+import type { ModelSpec, TrainSpec } from "../../format/spec.js";
 import type { Executable } from "../../format/archx.js";
 import type { TrainingState } from "../checkpoint.js";
 import { openDevice, type GpuContext } from "../device.js";

@@ -5,7 +5,7 @@ import type { Batch } from "../data/sampler.js";
 import { saveCheckpoint, type CheckpointInfo } from "../checkpoint.js";
 import type { MetricsLog } from "../metrics.js";
 import type { Progress } from "../progress.js";
-import type { TrainSpec } from "../../compiler/spec.js";
+import type { TrainSpec } from "../../format/spec.js";
 import type { StepEngine } from "./engine.js";
 import { learningRate } from "../optim/schedule.js";
 

@@ -3,7 +3,7 @@
 
 import type { Graph } from "../../compiler/ir/ir.js";
 import { lowerModel } from "../../compiler/ir/lower.js";
-import type { ModelSpec } from "../../compiler/spec.js";
+import type { ModelSpec } from "../../format/spec.js";
 import { runOutputs, type ParamValues } from "../reference/interpreter.js";
 import { fromInts } from "../reference/tensor.js";
 import type { Decoder, Logits } from "./decode.js";

@@ -3,7 +3,7 @@
 // runs one session; `archc ablate` runs one per variant and seed on the same device.
 
 import { join } from "node:path";
-import type { ModelSpec, TrainSpec } from "../../compiler/spec.js";
+import type { ModelSpec, TrainSpec } from "../../format/spec.js";
 import { readCheckpointInfo, type CheckpointInfo } from "../checkpoint.js";
 import type { GpuContext } from "../device.js";
 import { MetricsLog } from "../metrics.js";

@@ -1,7 +1,7 @@
 // Hand-built ModelSpecs for lowering, interpreter, inspect and golden tests (they do not depend on
 // the front end, so these tests run whatever state the parser is in).
 
-import type { LayerSpec, ModelSpec, ResidualSpec, SublayerSpec } from "../../compiler/spec.js";
+import type { LayerSpec, ModelSpec, ResidualSpec, SublayerSpec } from "../../format/spec.js";
 
 export interface TinyOptions {
   name?: string;

@@ -1,7 +1,7 @@
 // Compiled by test/diagnostic-params.test.ts: each @ts-expect-error must be an error, so a call
 // that leaves out a template's parameter (and would print a raw `{name}`) cannot compile.
 import { makeDiagnostic } from "../../compiler/diagnostics/diagnostic.js";
-import type { SourceSpan } from "../../compiler/spec.js";
+import type { SourceSpan } from "../../format/spec.js";
 
 declare const span: SourceSpan;
 

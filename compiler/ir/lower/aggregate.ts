@@ -1,7 +1,7 @@
 // The AttnRes depth aggregation of one sublayer (or of the final output), with its parameters in
 // scope "<current>.res": a zero pseudo-query, a key-norm gain, or static logits, per the spec's switches.
 
-import type { ResidualSpec } from "../../spec.js";
+import type { ResidualSpec } from "../../../format/spec.js";
 import type { LowerContext } from "./sublayers.js";
 
 export const ATTNRES_EPS = 1e-6;

@@ -2,8 +2,8 @@
 // sublayer attends over all earlier outputs) and Block AttnRes (it attends over block sums).
 // Each returns the value the final norm reads.
 
-import { blockSizes } from "../../spec.js";
-import type { SublayerSpec } from "../../spec.js";
+import { blockSizes } from "../../../format/spec.js";
+import type { SublayerSpec } from "../../../format/spec.js";
 import type { AttnResSpec } from "./aggregate.js";
 import { lowerAggregation } from "./aggregate.js";
 import type { LowerContext } from "./sublayers.js";

@@ -2,7 +2,7 @@
 // scope so that parameter names are stable ("layers.3.attn.wq").
 
 import type { GraphBuilder } from "../builder.js";
-import type { ModelSpec, SublayerSpec } from "../../spec.js";
+import type { ModelSpec, SublayerSpec } from "../../../format/spec.js";
 
 const MATRIX_STD = 0.02;
 

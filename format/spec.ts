@@ -1,4 +1,5 @@
-// The checked, fully evaluated description of a model: what the checker hands to lowering.
+// The checked, fully evaluated description of a model: what the checker hands to lowering, and
+// what a run's state.json records (so the runtime reads it without the compiler).
 // Every number here is concrete; every name is resolved. Lowering never sees syntax.
 
 export interface SourceSpan {
