@@ -10,9 +10,9 @@
 import type { Graph, Node } from "../compiler/ir/ir.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import type { ModelSpec, ResidualSpec } from "../format/spec.js";
-import { interpret } from "../runtime/reference/interpreter.js";
-import { depthWeightsAt } from "../runtime/reference/ops.js";
-import { fromInts, type Tensor } from "../runtime/reference/tensor.js";
+import { interpret } from "../compiler/reference/interpreter.js";
+import { depthWeightsAt } from "../compiler/reference/ops.js";
+import { fromInts, type Tensor } from "../compiler/reference/tensor.js";
 
 export interface DepthAggregation {
   /** the sublayer whose input it forms ("layers.0.attn"), or "final" (what the final norm reads) */

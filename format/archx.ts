@@ -82,13 +82,27 @@ export interface ArchxValue {
   viewOf?: number;
 }
 
-export interface ArchxParam {
-  name: string;
+/** a trained parameter, as the compiler declares it and the runtime initialises and saves it */
+export interface Param {
+  name: string; // dotted path, e.g. "layers.3.attn.wq"; stable across variants that share it
   shape: number[];
   init: Init;
+  /** AdamW weight decay applies (false for norms, biases, pseudo-queries, AttnRes gains) */
   decay: boolean;
+  /** component for `archc inspect`: "embedding", "attention", "mlp", "norm", "attnres", "head", "position" */
   group: string;
+}
+
+export interface ArchxParam extends Param {
+  /** the value whose bytes hold it */
   value: number;
+}
+
+/** elements of a tensor of this shape (1 for a scalar) */
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
 }
 
 export interface ArchxIo {

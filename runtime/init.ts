@@ -2,8 +2,7 @@
 // on which other parameters exist, so two model variants sharing a parameter start from identical
 // values and an ablation compares like with like.
 
-import type { Init, Param } from "../compiler/ir/ir.js";
-import { numel } from "../compiler/ir/ir.js";
+import { numel, type Init, type Param } from "../format/archx.js";
 
 /** FNV-1a over the UTF-16 code units: a stable 32-bit fingerprint of a parameter's identity */
 function hashString(text: string): number {

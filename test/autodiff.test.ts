@@ -9,7 +9,7 @@ import { AutodiffError, differentiate } from "../compiler/passes/autodiff.js";
 import { GRAD_RULES } from "../compiler/passes/grad-rules/index.js";
 import { OPS } from "../compiler/ir/catalog.js";
 import { BACKWARD_OPS } from "../compiler/ir/ops-backward.js";
-import { BACKWARD_REFERENCE_OPS } from "../runtime/reference/backward-ops.js";
+import { BACKWARD_REFERENCE_OPS } from "../compiler/reference/backward-ops.js";
 import { attnResidual, tinySpec } from "./golden/specs.js";
 
 const NORMAL = { kind: "normal", std: 1 } as const;

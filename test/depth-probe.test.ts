@@ -6,8 +6,8 @@ import { probeDepth, rms } from "../ablate/probe.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import type { ModelSpec } from "../format/spec.js";
 import { initParams } from "../runtime/init.js";
-import { interpret } from "../runtime/reference/interpreter.js";
-import { fromInts } from "../runtime/reference/tensor.js";
+import { interpret } from "../compiler/reference/interpreter.js";
+import { fromInts } from "../compiler/reference/tensor.js";
 import { attnResidual, blockRes, tinySpec } from "./golden/specs.js";
 
 const SHAPE = { batch: 2, seq: 5 };

@@ -6,8 +6,8 @@ import { BACKWARD_TEMPLATES } from "../compiler/codegen/kernels/backward/index.j
 import { GraphBuilder } from "../compiler/ir/builder.js";
 import "../compiler/ir/catalog.js";
 import type { Attrs } from "../compiler/ir/ir.js";
-import { BACKWARD_REFERENCE_OPS } from "../runtime/reference/backward-ops.js";
-import type { Tensor } from "../runtime/reference/tensor.js";
+import { BACKWARD_REFERENCE_OPS } from "../compiler/reference/backward-ops.js";
+import type { Tensor } from "../compiler/reference/tensor.js";
 import { randomIds, randomTensor, seededRandom } from "./gradcheck-support.js";
 import { relativeError, requireDevice, runTemplate } from "./gpu-backward-support.js";
 
@@ -81,7 +81,7 @@ describe("attention kernels", () => {
       const b = new GraphBuilder("fwd");
       const ins = [q, k, v].map((t, i) => b.input(`x${i}`, "f32", t.type.shape));
       const node = b.graph.nodes[b.op("attention", ins, attrs)];
-      const { REFERENCE_OPS } = await import("../runtime/reference/ops.js");
+      const { REFERENCE_OPS } = await import("../compiler/reference/ops.js");
       const o = REFERENCE_OPS.attention([q, k, v], node);
       const dy = f([batch, seq, heads * hd]);
       await expectKernelMatches("attention_grad_q", [q, k, v, o, dy], attrs);

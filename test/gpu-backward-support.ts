@@ -4,7 +4,7 @@
 
 import type { Graph, Node } from "../compiler/ir/ir.js";
 import type { KernelTemplate } from "../compiler/codegen/template.js";
-import type { Tensor } from "../runtime/reference/tensor.js";
+import type { Tensor } from "../compiler/reference/tensor.js";
 import { openRealDevice } from "./gpu-harness.js";
 
 /** a device on a real adapter (hardware or software Vulkan); throws, never skips, when there is none */

@@ -9,7 +9,7 @@ import type { GpuContext } from "../runtime/device.js";
 import { isNullBackend, openDevice } from "../runtime/device.js";
 import { Executor } from "../runtime/executor.js";
 import type { HostArray } from "../runtime/executor.js";
-import type { Tensor } from "../runtime/reference/tensor.js";
+import type { Tensor } from "../compiler/reference/tensor.js";
 
 /** opens the device and fails (never skips) unless a real adapter that executes shaders is there */
 export async function openRealDevice(): Promise<GpuContext> {

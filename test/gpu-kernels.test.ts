@@ -8,8 +8,8 @@ import type { Attrs } from "../compiler/ir/ir.js";
 import { numel } from "../compiler/ir/ir.js";
 import type { GpuContext } from "../runtime/device.js";
 import type { HostArray } from "../runtime/executor.js";
-import { interpret } from "../runtime/reference/interpreter.js";
-import type { Tensor } from "../runtime/reference/tensor.js";
+import { interpret } from "../compiler/reference/interpreter.js";
+import type { Tensor } from "../compiler/reference/tensor.js";
 import {
   openRealDevice,
   relativeError,

@@ -8,7 +8,7 @@ import { compileGraph } from "../compiler/compile.js";
 import type { ResidualSpec } from "../format/spec.js";
 import type { GpuContext } from "../runtime/device.js";
 import { paramStream } from "../runtime/init.js";
-import { runOutputs } from "../runtime/reference/interpreter.js";
+import { runOutputs } from "../compiler/reference/interpreter.js";
 import { blockRes, FULL, tinySpec } from "./golden/specs.js";
 import { openRealDevice, relativeError, runOnGpu, seededInts, toTensor } from "./gpu-harness.js";
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { GraphBuilder } from "../compiler/ir/builder.js";
 import "../compiler/ir/catalog.js";
 import type { Attrs } from "../compiler/ir/ir.js";
-import type { Tensor } from "../runtime/reference/tensor.js";
+import type { Tensor } from "../compiler/reference/tensor.js";
 import { gradcheck, randomIds, randomParams, randomTensor, seededRandom } from "./gradcheck-support.js";
 
 type Operand = { shape: number[]; spread?: number } | { ids: number[]; below: number };

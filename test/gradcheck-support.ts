@@ -3,11 +3,11 @@
 import type { Graph } from "../compiler/ir/ir.js";
 import { numel } from "../compiler/ir/ir.js";
 import { differentiate } from "../compiler/passes/autodiff.js";
-import "../runtime/reference/all-ops.js";
-import type { ParamValues } from "../runtime/reference/interpreter.js";
-import { interpret, runOutputs } from "../runtime/reference/interpreter.js";
-import type { Tensor } from "../runtime/reference/tensor.js";
-import { fromInts, fromValues } from "../runtime/reference/tensor.js";
+import "../compiler/reference/all-ops.js";
+import type { ParamValues } from "../compiler/reference/interpreter.js";
+import { interpret, runOutputs } from "../compiler/reference/interpreter.js";
+import type { Tensor } from "../compiler/reference/tensor.js";
+import { fromInts, fromValues } from "../compiler/reference/tensor.js";
 
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;

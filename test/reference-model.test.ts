@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { Graph } from "../compiler/ir/ir.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import { initParams, paramStream } from "../runtime/init.js";
-import { interpret, runOutputs } from "../runtime/reference/interpreter.js";
-import type { Tensor } from "../runtime/reference/tensor.js";
-import { fromInts } from "../runtime/reference/tensor.js";
+import { interpret, runOutputs } from "../compiler/reference/interpreter.js";
+import type { Tensor } from "../compiler/reference/tensor.js";
+import { fromInts } from "../compiler/reference/tensor.js";
 import { blockRes, FULL, tinySpec } from "./golden/specs.js";
 
 const batch = 2;

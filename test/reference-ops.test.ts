@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { Attrs } from "../compiler/ir/ir.js";
 import { inferType } from "../compiler/ir/ops.js";
-import { evaluateNode } from "../runtime/reference/ops.js";
-import type { Tensor } from "../runtime/reference/tensor.js";
-import { fromInts, fromValues } from "../runtime/reference/tensor.js";
+import { evaluateNode } from "../compiler/reference/ops.js";
+import type { Tensor } from "../compiler/reference/tensor.js";
+import { fromInts, fromValues } from "../compiler/reference/tensor.js";
 
 /** applies one op to tensors, building the node exactly as the graph builder would */
 function apply(op: string, inputs: Tensor[], attrs: Attrs = {}): Tensor {

@@ -3,8 +3,9 @@
 // Forward graphs, backward graphs (after autodiff) and fused graphs are all this one structure.
 
 // value types and parameter initialisers are part of the executable format, which the IR shares
-import type { DType, Init } from "../../format/archx.js";
-export type { DType, Init };
+import type { DType, Init, Param } from "../../format/archx.js";
+export type { DType, Init, Param };
+export { numel } from "../../format/archx.js";
 
 export interface TensorType {
   dtype: DType;
@@ -13,16 +14,6 @@ export interface TensorType {
 
 export type AttrValue = number | string | boolean | number[];
 export type Attrs = Record<string, AttrValue>;
-
-export interface Param {
-  name: string; // dotted path, e.g. "layers.3.attn.wq"; stable across variants that share it
-  shape: number[];
-  init: Init;
-  /** AdamW weight decay applies (false for norms, biases, pseudo-queries, AttnRes gains) */
-  decay: boolean;
-  /** component for `archc inspect`: "embedding", "attention", "mlp", "norm", "attnres", "head", "position" */
-  group: string;
-}
 
 export interface Node {
   id: number;
@@ -40,12 +31,6 @@ export interface Graph {
   nodes: Node[];
   /** named results: "logits", "loss", and after autodiff "grad.<param>" */
   outputs: Record<string, number>;
-}
-
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
 }
 
 export function typeToString(t: TensorType): string {

@@ -1,8 +1,7 @@
 // All parameters in one flat array (and their gradients, m and v in arrays laid out alike), so one
 // optimizer kernel updates everything. Weight decay is a bit per element, set from Param.decay.
 
-import type { Param } from "../../compiler/ir/ir.js";
-import { numel } from "../../compiler/ir/ir.js";
+import { numel, type Param } from "../../format/archx.js";
 
 export interface ParamSegment {
   name: string;

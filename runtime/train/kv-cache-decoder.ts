@@ -7,8 +7,8 @@
 import type { Graph, Node } from "../../compiler/ir/ir.js";
 import { lowerModel } from "../../compiler/ir/lower.js";
 import type { ModelSpec } from "../../format/spec.js";
-import { evaluateNode, ropeHead } from "../reference/ops.js";
-import { fromInts, zerosF, type Tensor } from "../reference/tensor.js";
+import { evaluateNode, ropeHead } from "../../compiler/reference/ops.js";
+import { fromInts, zerosF, type Tensor } from "../../compiler/reference/tensor.js";
 import type { Decoder, Logits } from "./decode.js";
 
 function attr(node: Node, key: string): number {

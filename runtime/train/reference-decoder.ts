@@ -4,8 +4,8 @@
 import type { Graph } from "../../compiler/ir/ir.js";
 import { lowerModel } from "../../compiler/ir/lower.js";
 import type { ModelSpec } from "../../format/spec.js";
-import { runOutputs, type ParamValues } from "../reference/interpreter.js";
-import { fromInts } from "../reference/tensor.js";
+import { runOutputs, type ParamValues } from "../../compiler/reference/interpreter.js";
+import { fromInts } from "../../compiler/reference/tensor.js";
 import type { Decoder, Logits } from "./decode.js";
 
 export class ReferenceDecoder implements Decoder {

@@ -2,9 +2,9 @@
 // clarity rather than speed: they are the oracle that GPU kernels and autodiff are tested against.
 // Each function receives its operands in catalog order and the node (for attrs and result type).
 
-import type { Node } from "../../compiler/ir/ir.js";
-import { numel } from "../../compiler/ir/ir.js";
-import { rowsOf } from "../../compiler/ir/ops.js";
+import type { Node } from "../ir/ir.js";
+import { numel } from "../ir/ir.js";
+import { rowsOf } from "../ir/ops.js";
 import type { Tensor } from "./tensor.js";
 import { zerosF } from "./tensor.js";
 

@@ -1,8 +1,8 @@
 // The value the CPU reference computes with: a typed array in row-major order plus its IR type.
 // f32 values are held in float64 so the reference is an oracle for the float32 GPU kernels.
 
-import type { TensorType } from "../../compiler/ir/ir.js";
-import { numel, sameShape, typeToString } from "../../compiler/ir/ir.js";
+import type { TensorType } from "../ir/ir.js";
+import { numel, sameShape, typeToString } from "../ir/ir.js";
 
 export interface Tensor {
   type: TensorType;

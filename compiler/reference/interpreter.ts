@@ -1,8 +1,8 @@
 // Runs a whole graph on the CPU in float64, node by node in topological order. Feeds supply the
 // "input" nodes by name, params supply the "param" nodes by name.
 
-import type { Graph, Node } from "../../compiler/ir/ir.js";
-import { numel } from "../../compiler/ir/ir.js";
+import type { Graph, Node } from "../ir/ir.js";
+import { numel } from "../ir/ir.js";
 import { evaluateNode } from "./ops.js";
 import type { Tensor } from "./tensor.js";
 import { expectType } from "./tensor.js";

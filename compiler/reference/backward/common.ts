@@ -1,6 +1,6 @@
 // Small helpers shared by the float64 references of the backward ops.
 
-import type { Node } from "../../../compiler/ir/ir.js";
+import type { Node } from "../../ir/ir.js";
 import type { Tensor } from "../tensor.js";
 import { zerosF } from "../tensor.js";
 

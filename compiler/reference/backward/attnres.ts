@@ -3,8 +3,8 @@
 // dl = Jacobian(dalpha) with dalpha_i = dy·s_i; ds_i = alpha_i dy + (key path of dl_i w);
 // dw = sum_i dl_i key_i; dg = sum_i dl_i w s_i r_i (both per token here; the graph sums them).
 
-import { numel } from "../../../compiler/ir/ir.js";
-import type { Node } from "../../../compiler/ir/ir.js";
+import { numel } from "../../ir/ir.js";
+import type { Node } from "../../ir/ir.js";
 import type { Tensor } from "../tensor.js";
 import type { ReferenceOp } from "./common.js";
 import { attrNumber, floats, normaliseScores, resultOf, scoreBackward } from "./common.js";

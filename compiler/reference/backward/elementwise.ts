@@ -1,6 +1,6 @@
 // Pointwise derivatives and the shape plumbing ops (fill, reshape, reduce_leading, slice).
 
-import { numel } from "../../../compiler/ir/ir.js";
+import { numel } from "../../ir/ir.js";
 import type { ReferenceOp } from "./common.js";
 import { attrNumber, floats, resultOf, sigmoid } from "./common.js";
 

@@ -1,7 +1,7 @@
 // Causal attention backward, recomputing the softmax per query row:
 // dS_ts = P_ts (dy_t·v_s - dy_t·o_t), dq_t = c sum_s dS_ts k_s, dk_s = c sum_t dS_ts q_t, dv_s = sum_t P_ts dy_t.
 
-import type { Node } from "../../../compiler/ir/ir.js";
+import type { Node } from "../../ir/ir.js";
 import type { Tensor } from "../tensor.js";
 import type { ReferenceOp } from "./common.js";
 import { attrNumber, floats, resultOf } from "./common.js";
