@@ -19,6 +19,7 @@ import { prepareTrainingData, type TrainingData } from "../runtime/train/data-se
 import { TrainingDivergedError } from "../runtime/train/loop.js";
 import { lockRun, RunLockedError } from "../runtime/train/run-lock.js";
 import { runSession, SessionError } from "../runtime/train/session.js";
+import { compileTraining } from "../compiler/compile.js";
 import { probeDepth } from "./probe.js";
 import { PROBE_FILE, PROBE_SEQUENCES } from "./folder.js";
 import {
@@ -191,6 +192,7 @@ async function runPlannedRuns(plan: SweepPlan, options: SweepOptions): Promise<S
       const result = await runSession({
         model: run.variant.model,
         train: run.train,
+        compileTraining,
         data,
         runDir,
         engineKind: "gpu",

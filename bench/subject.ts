@@ -3,7 +3,7 @@
 // models: a first step, warm-up, timed rounds of steps with one sync at the end, and a per-kernel
 // profile split into forward, backward and optimizer.
 
-import { compileGraph } from "../compiler/compile.js";
+import { compileGraph, compileTraining } from "../compiler/compile.js";
 import type { Graph } from "../compiler/ir/ir.js";
 import { numel } from "../compiler/ir/ir.js";
 import { lowerModel } from "../compiler/ir/lower.js";
@@ -169,8 +169,9 @@ class TrainSubject extends Subject {
   }
 
   static async build(options: SubjectOptions, forward: Graph): Promise<Subject> {
+    const { batch, seq } = options.train;
     const engine = await GpuTrainingEngine.create({
-      model: options.model,
+      program: compileTraining(options.model, { batch, seq }),
       train: options.train,
       gpu: options.gpu,
     });

@@ -8,6 +8,7 @@
 //
 //   node dist/bench/train-step.js [FILE.arch] [--ablation] [--steps N] [--peak-gflops N]
 
+import { compileTraining } from "../compiler/compile.js";
 import { graphFlops } from "../compiler/analysis/cost.js";
 import { findModel, formatDiagnostics, hasErrors, loadProgram } from "../compiler/frontend.js";
 import { lowerModel } from "../compiler/ir/lower.js";
@@ -47,7 +48,8 @@ async function prepare(
   train: TrainSpec,
   batch: { tokens: Int32Array; targets: Int32Array },
 ): Promise<Prepared> {
-  const engine = await GpuTrainingEngine.create({ model, train, gpu });
+  const program = compileTraining(model, { batch: train.batch, seq: train.seq });
+  const engine = await GpuTrainingEngine.create({ program, train, gpu });
   const start = performance.now();
   await engine.step(batch.tokens, batch.targets, 1e-3, true);
   return { label, model, engine, firstStepMs: performance.now() - start, times: [] };

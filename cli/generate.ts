@@ -66,7 +66,7 @@ async function generateCommand(path: string, flags: GenerateFlags): Promise<void
     if (!table) throw new UserError(`${dir}: a cpu-bigram checkpoint without "${BIGRAM_TABLE}"`);
     decoder = new BigramDecoder(table, checkpoint.shapes.get(BIGRAM_TABLE)![0]);
   } else {
-    const { KvCacheDecoder } = await import("../runtime/train/kv-cache-decoder.js");
+    const { KvCacheDecoder } = await import("../compiler/reference/kv-cache-decoder.js");
     decoder = new KvCacheDecoder(checkpoint.info.model, checkpoint.params);
   }
 

@@ -135,6 +135,7 @@ async function trainInRunDir(
   const { createProgress } = await import("../runtime/progress.js");
   const { TrainingDivergedError } = await import("../runtime/train/loop.js");
   const { runSession, SessionError } = await import("../runtime/train/session.js");
+  const { compileTraining } = await import("../compiler/compile.js");
 
   const data = await prepareTrainingData(train, dirname(file));
   const progress = createProgress(process.stderr, { plain: flags.plain });
@@ -151,6 +152,7 @@ async function trainInRunDir(
     const result = await runSession({
       model,
       train,
+      compileTraining,
       data,
       runDir,
       engineKind,

@@ -2,6 +2,11 @@
 // executable plan (format/archx.ts) that the runtime can run without the compiler.
 
 import type { Graph } from "./ir/ir.js";
+import { lowerModel } from "./ir/lower.js";
+import { differentiate } from "./passes/autodiff.js";
+import { adamwModules } from "./codegen/kernels/adamw.js";
+import type { ModelSpec } from "../format/spec.js";
+import type { TrainingProgram } from "../format/training.js";
 import { verifyGraph } from "./ir/verify.js";
 import { fuseGraph } from "./passes/fusion.js";
 import { planBuffers, STORAGE_OFFSET_ALIGNMENT } from "./passes/plan.js";
@@ -40,6 +45,25 @@ export function compileGraph(graph: Graph, options: CompileOptions = {}): Execut
   const kernels = renderKernels(graph, groups, plan);
   // 5. packaging: deduplicate modules, describe values, parameters and I/O
   return packageExecutable(graph, kernels, plan, { ...options, fuse: fused });
+}
+
+/**
+ * A model compiled for training at one batch × seq: the differentiated graph (forward, backward,
+ * loss and gradients), the forward graph for evaluation (the same parameter layout, so both run on
+ * one param pool), and the optimizer's kernels. The runtime's training engine runs this as it is.
+ */
+export function compileTraining(
+  model: ModelSpec,
+  shape: { batch: number; seq: number },
+  options: { fuse?: boolean } = {},
+): TrainingProgram {
+  const forward = lowerModel(model, shape);
+  const compileOptions = { ...shape, vocab: model.vocab, fuse: options.fuse };
+  return {
+    train: compileGraph(differentiate(forward), compileOptions),
+    eval: compileGraph(forward, compileOptions),
+    optimizer: adamwModules(),
+  };
 }
 
 function valueLabel(graph: Graph, id: number): string {

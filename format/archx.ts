@@ -158,7 +158,7 @@ const DTYPES: readonly string[] = ["f32", "i32"];
 const USAGES: readonly string[] = ["param", "input", "output", "scratch", "grad"];
 const INIT_KINDS: readonly string[] = ["normal", "zeros", "ones"];
 /** WebGPU's largest allowed minStorageBufferOffsetAlignment: every value offset is a multiple */
-const VALUE_ALIGNMENT = 256;
+export const VALUE_ALIGNMENT = 256;
 /** WebGPU's maxComputeWorkgroupsPerDimension */
 const MAX_WORKGROUPS = 65535;
 

@@ -2,6 +2,7 @@
 // clipping active and a mixed decay mask. Needs a WebGPU adapter; fails when there is none.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adamwModules } from "../compiler/codegen/kernels/adamw.js";
 import type { Param } from "../compiler/ir/ir.js";
 import { adamwStep, globalGradNorm } from "../runtime/optim/adamw.js";
 import { GpuAdamw } from "../runtime/optim/adamw-gpu.js";
@@ -74,6 +75,7 @@ describe("AdamW on the device", () => {
         decayMask: { buffer: buffers.decayMask },
       },
       hyper,
+      adamwModules(),
     );
     try {
       for (let t = 1; t <= 3; t++) {

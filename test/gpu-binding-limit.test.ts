@@ -6,7 +6,8 @@
 // gradient norm must be over every parameter before any chunk is updated. Needs a WebGPU adapter.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileGraph } from "../compiler/compile.js";
+import { adamwModules } from "../compiler/codegen/kernels/adamw.js";
+import { compileGraph, compileTraining } from "../compiler/compile.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import { differentiate } from "../compiler/passes/autodiff.js";
 import type { ModelSpec, TrainSpec } from "../format/spec.js";
@@ -131,6 +132,7 @@ describe("chunked AdamW on the device", () => {
         decayMask: { buffer: buffers.decayMask },
       },
       hyper,
+      adamwModules(),
       { chunkElements: unit },
     );
     try {
@@ -220,7 +222,11 @@ describe("training a model whose parameters exceed the storage binding limit", (
       ]),
     );
     const zeros = new Map([...start].map(([name, values]) => [name, new Float32Array(values.length)]));
-    const engine = await GpuTrainingEngine.create({ model: MODEL, train: TRAIN, gpu });
+    const engine = await GpuTrainingEngine.create({
+      program: compileTraining(MODEL, { batch: BATCH, seq: SEQ }),
+      train: TRAIN,
+      gpu,
+    });
     try {
       const chunks = (engine as unknown as { adamw: GpuAdamw }).adamw.chunks;
       expect(chunks.length).toBeGreaterThanOrEqual(4);

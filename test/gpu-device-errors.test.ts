@@ -5,6 +5,7 @@
 // training steps throw it as a DeviceError. Needs a WebGPU adapter.
 
 import { afterEach, describe, expect, it } from "vitest";
+import { compileTraining } from "../compiler/compile.js";
 import type { TrainSpec } from "../format/spec.js";
 import {
   DeviceError,
@@ -122,7 +123,11 @@ describe("device errors are fatal", () => {
       schedule: { kind: "constant", warmup: 0, minLrRatio: 1 },
       seed: 0,
     };
-    const engine = await GpuTrainingEngine.create({ model, train, gpu });
+    const engine = await GpuTrainingEngine.create({
+      program: compileTraining(model, { batch: train.batch, seq: train.seq }),
+      train,
+      gpu,
+    });
     try {
       const tokens = Int32Array.from({ length: 12 }, (_, i) => (i * 5) % 13);
       const targets = Int32Array.from({ length: 12 }, (_, i) => (i * 7 + 1) % 13);

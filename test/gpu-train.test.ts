@@ -6,7 +6,7 @@
 // there is none.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileGraph } from "../compiler/compile.js";
+import { compileGraph, compileTraining } from "../compiler/compile.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import type { ModelSpec, ResidualSpec, TrainSpec } from "../format/spec.js";
 import { differentiate } from "../compiler/passes/autodiff.js";
@@ -83,6 +83,8 @@ const VARIANTS: [string, ResidualSpec, number?][] = [
   ["input-dependent query", attn({ query: "projected" })],
 ];
 
+const trainingProgram = (model: ModelSpec) => compileTraining(model, { batch: BATCH, seq: SEQ });
+
 async function expectStepsMatch(model: ModelSpec, seed: number, steps: number): Promise<void> {
   const rand = seededRandom(seed);
   const graph = differentiate(lowerModel(model, { batch: BATCH, seq: SEQ }));
@@ -114,7 +116,7 @@ async function expectStepsMatch(model: ModelSpec, seed: number, steps: number): 
     Math.max(...exe.pools.map((p) => p.size)),
   );
   setStorageBindingLimit(gpu.device, budget);
-  const engine = await GpuTrainingEngine.create({ model, train: TRAIN, gpu });
+  const engine = await GpuTrainingEngine.create({ program: trainingProgram(model), train: TRAIN, gpu });
   try {
     await engine.setState({ step: 0, params: start, m: zeros, v: zeros });
 
@@ -184,7 +186,7 @@ describe("GPU training steps match forward, backward and AdamW in float64", () =
 describe("GPU evaluation", () => {
   it("evalLoss is the training program's loss on the same parameters, and changes nothing", async () => {
     const model = tinyModel(attn({ blocks: 2 }));
-    const engine = await GpuTrainingEngine.create({ model, train: TRAIN, gpu });
+    const engine = await GpuTrainingEngine.create({ program: trainingProgram(model), train: TRAIN, gpu });
     try {
       const rand = seededRandom(7);
       const ids = () => Int32Array.from({ length: BATCH * SEQ }, () => Math.floor(rand() * VOCAB));

@@ -6,7 +6,7 @@ import { lowerModel } from "../compiler/ir/lower.js";
 import { saveCheckpoint } from "../runtime/checkpoint.js";
 import { initParams } from "../runtime/init.js";
 import { generate } from "../runtime/train/decode.js";
-import { KvCacheDecoder } from "../runtime/train/kv-cache-decoder.js";
+import { KvCacheDecoder } from "../compiler/reference/kv-cache-decoder.js";
 import { bytesTokenizer } from "../runtime/data/tokenizer.js";
 import { archc, project, stepLosses } from "./train-cli-support.js";
 

@@ -4,8 +4,8 @@ import { lowerModel } from "../compiler/ir/lower.js";
 import type { ModelSpec } from "../format/spec.js";
 import { initParams } from "../runtime/init.js";
 import { Rng } from "../runtime/data/rng.js";
-import { KvCacheDecoder } from "../runtime/train/kv-cache-decoder.js";
-import { ReferenceDecoder } from "../runtime/train/reference-decoder.js";
+import { KvCacheDecoder } from "../compiler/reference/kv-cache-decoder.js";
+import { ReferenceDecoder } from "../compiler/reference/reference-decoder.js";
 
 /** Initialised parameters plus noise, so zero-initialised queries and unit gains matter too. */
 function randomParams(model: ModelSpec, seed: number): Map<string, Float32Array> {

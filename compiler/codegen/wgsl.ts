@@ -1,8 +1,8 @@
 // Small WGSL building blocks shared by every kernel template: literals, shape constants,
 // dispatch-size helpers and the index arithmetic that lets a kernel outgrow one dispatch dimension.
 
-/** WebGPU's guaranteed minimum for maxComputeWorkgroupsPerDimension */
-export const MAX_WORKGROUPS_PER_DIMENSION = 65535;
+// the dispatch-grid convention is the format's: the runtime sizes some dispatches by it too
+export { MAX_WORKGROUPS_PER_DIMENSION, spreadWorkgroups } from "../../format/dispatch.js";
 
 export function f32Literal(value: number): string {
   if (!Number.isFinite(value)) throw new Error(`internal: cannot write ${value} as a WGSL f32 constant`);
@@ -31,16 +31,6 @@ export function nextPowerOfTwo(n: number): number {
 
 export function ceilDiv(a: number, b: number): number {
   return Math.ceil(a / b);
-}
-
-/**
- * Workgroups for `count` independent work items, `perGroup` to a workgroup. Large counts spill
- * into the y dimension because x alone stops at 65535 workgroups.
- */
-export function spreadWorkgroups(count: number, perGroup = 1): [number, number, number] {
-  const groups = Math.max(1, ceilDiv(count, perGroup));
-  const x = Math.min(groups, MAX_WORKGROUPS_PER_DIMENSION);
-  return [x, ceilDiv(groups, x), 1];
 }
 
 /** entry-point parameters every spread kernel takes */

@@ -16,7 +16,8 @@ export const STORAGE_OFFSET_ALIGNMENT = 256;
 export const POOL = { param: 0, input: 1, output: 2, scratch: 3, grad: 4 } as const;
 
 /** graph outputs named `grad.<param>` (from autodiff) go to the grad pool */
-export const GRAD_PREFIX = "grad.";
+export { GRAD_PREFIX } from "../../format/training.js";
+import { GRAD_PREFIX } from "../../format/training.js";
 
 function alignUp(n: number, alignment: number): number {
   return Math.ceil(n / alignment) * alignment;

@@ -10,15 +10,13 @@
 // the norm over every parameter. Chunks start at multiples of adamwChunkUnit() elements, so each
 // range's byte offset, and the decay mask's word offset, meet minStorageBufferOffsetAlignment.
 
+import { spreadWorkgroups } from "../../format/dispatch.js";
 import {
   ADAMW_NORM_PARTIALS,
   ADAMW_UNIFORM_FIELDS,
   ADAMW_WORKGROUP_SIZE,
-  adamwUpdateWgsl,
-  gradNormFinishWgsl,
-  gradSquaresWgsl,
-} from "../../compiler/codegen/kernels/adamw.js";
-import { spreadWorkgroups } from "../../compiler/codegen/wgsl.js";
+  type AdamwModules,
+} from "../../format/training.js";
 import { formatBytes, storageBindingLimit } from "../buffers.js";
 import { throwIfDeviceFailed } from "../device.js";
 import type { AdamwHyper } from "./adamw.js";
@@ -112,6 +110,8 @@ export class GpuAdamw {
     readonly total: number,
     buffers: AdamwDeviceBuffers,
     private readonly hyper: AdamwHyper,
+    /** the WGSL of the step, from the compiled training program */
+    modules: AdamwModules,
     options: GpuAdamwOptions = {},
   ) {
     if (!Number.isInteger(total) || total < 1)
@@ -142,9 +142,9 @@ export class GpuAdamw {
         layout: "auto",
         compute: { module: device.createShaderModule({ label, code }), entryPoint: "main" },
       });
-    const squares = pipeline("adamw.grad_squares", gradSquaresWgsl());
-    const finish = pipeline("adamw.grad_norm", gradNormFinishWgsl());
-    const update = pipeline("adamw.update", adamwUpdateWgsl());
+    const squares = pipeline("adamw.grad_squares", modules.gradSquares);
+    const finish = pipeline("adamw.grad_norm", modules.gradNormFinish);
+    const update = pipeline("adamw.update", modules.update);
     const dispatch = (
       label: string,
       on: GPUComputePipeline,

@@ -2,17 +2,8 @@
 
 import { TokenSampler, type SamplingOptions } from "./sample.js";
 
-export type Logits = Float32Array | Float64Array;
-
-export interface Decoder {
-  /** longest sequence the model accepts */
-  readonly context: number;
-  /** starts a new sequence from `ids` (dropping any previous state); logits for the next token */
-  prefill(ids: readonly number[]): Promise<Logits>;
-  /** appends one token to the sequence; logits for the token after it */
-  decodeNext(id: number): Promise<Logits>;
-  dispose?(): void;
-}
+export type { Decoder, Logits } from "../../format/decoder.js";
+import type { Decoder } from "../../format/decoder.js";
 
 export interface GenerateOptions extends SamplingOptions {
   maxTokens: number;

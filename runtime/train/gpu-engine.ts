@@ -1,4 +1,4 @@
-// Training on the device. The model's forward graph is differentiated, both are compiled, and one
+// Training on the device. It runs a compiled training program (format/training.ts), and one
 // optimizer step (forward, backward, gradient norm, clipped AdamW over every parameter) is encoded
 // into a single command buffer and submitted once. The loss is copied out only on the steps that
 // ask for it, so the steps between log lines never wait on the device.
@@ -8,13 +8,9 @@
 // exactly flatLayout(params, 64), so the optimizer walks params, grads, m and v as flat arrays.
 // The constructor checks the contract rather than trusting it.
 
-import { compileGraph } from "../../compiler/compile.js";
-import type { Graph } from "../../compiler/ir/ir.js";
-import { lowerModel } from "../../compiler/ir/lower.js";
-import { differentiate } from "../../compiler/passes/autodiff.js";
-import { GRAD_PREFIX, STORAGE_OFFSET_ALIGNMENT } from "../../compiler/passes/plan.js";
-import type { ModelSpec, TrainSpec } from "../../format/spec.js";
-import type { Executable } from "../../format/archx.js";
+import { VALUE_ALIGNMENT, type Executable } from "../../format/archx.js";
+import type { TrainSpec } from "../../format/spec.js";
+import { GRAD_PREFIX, type TrainingProgram } from "../../format/training.js";
 import type { TrainingState } from "../checkpoint.js";
 import { openDevice, type GpuContext } from "../device.js";
 import { Executor, readMapped } from "../executor.js";
@@ -23,15 +19,14 @@ import { GpuAdamw } from "../optim/adamw-gpu.js";
 import { decayMask, flatLayout, type FlatLayout } from "../optim/layout.js";
 import type { StepEngine } from "./engine.js";
 
-const ALIGN_ELEMENTS = STORAGE_OFFSET_ALIGNMENT / 4;
+const ALIGN_ELEMENTS = VALUE_ALIGNMENT / 4;
 
 export interface GpuEngineOptions {
-  model: ModelSpec;
+  /** the model compiled for training at train.batch × train.seq (compiler/compile.ts compileTraining) */
+  program: TrainingProgram;
   train: TrainSpec;
   /** an open device to use (and leave open); by default the engine opens one and destroys it */
   gpu?: GpuContext;
-  /** compile without fusion, for comparison */
-  fuse?: boolean;
 }
 
 /** what a training step costs on the device, for `archc train`'s start-up line and benchmarks */
@@ -93,14 +88,13 @@ export class GpuTrainingEngine implements StepEngine {
   ) {}
 
   static async create(options: GpuEngineOptions): Promise<GpuTrainingEngine> {
-    const { model, train } = options;
-    const shape = { batch: train.batch, seq: train.seq };
-    const forward: Graph = lowerModel(model, shape);
-    const training = differentiate(forward);
-    const compileOptions = { ...shape, vocab: model.vocab, fuse: options.fuse };
-    const trainExe = compileGraph(training, compileOptions);
-    const evalExe = compileGraph(forward, compileOptions);
-    const layout = flatLayout(training.params, ALIGN_ELEMENTS);
+    const { program, train } = options;
+    const { train: trainExe, eval: evalExe } = program;
+    if (trainExe.batch !== train.batch || trainExe.seq !== train.seq)
+      throw new Error(
+        `internal: the training program is compiled for batch ${trainExe.batch} x seq ${trainExe.seq}, the run has ${train.batch} x ${train.seq}`,
+      );
+    const layout = flatLayout(trainExe.params, ALIGN_ELEMENTS);
     checkLayout(trainExe, layout, "param");
     checkLayout(trainExe, layout, "grad");
     checkLayout(evalExe, layout, "param");
@@ -131,6 +125,7 @@ export class GpuTrainingEngine implements StepEngine {
           decayMask: { buffer: mask },
         },
         train.optimizer,
+        program.optimizer,
       );
       created.push(adamw);
       const poolBytes = (exe: Executable, skip: Set<string>) =>
@@ -153,10 +148,10 @@ export class GpuTrainingEngine implements StepEngine {
         v,
         mask,
         train.batch * train.seq,
-        new Map(training.params.map((p) => [p.name, [...p.shape]])),
+        new Map(trainExe.params.map((p) => [p.name, [...p.shape]])),
         allocatedBytes,
       );
-      trainer.setParams(initParams(training.params, train.seed));
+      trainer.setParams(initParams(trainExe.params, train.seed));
       return engine;
     } catch (err) {
       for (const resource of created.reverse()) resource.destroy();

@@ -3,6 +3,7 @@
 // runs one session; `archc ablate` runs one per variant and seed on the same device.
 
 import { join } from "node:path";
+import type { TrainingProgram } from "../../format/training.js";
 import type { ModelSpec, TrainSpec } from "../../format/spec.js";
 import { readCheckpointInfo, type CheckpointInfo } from "../checkpoint.js";
 import type { GpuContext } from "../device.js";
@@ -34,6 +35,11 @@ export interface SessionOptions {
   onEngineReady?: (line: string) => void;
   /** fields added to the metrics header */
   header?: Record<string, unknown>;
+  /**
+   * compiles the model for training (compiler/compile.ts compileTraining, passed in by the
+   * command): the runtime runs compiled programs and never loads the compiler itself
+   */
+  compileTraining: (model: ModelSpec, shape: { batch: number; seq: number }) => TrainingProgram;
 }
 
 /** What a run cost, beside what metrics.jsonl records. */
@@ -106,7 +112,8 @@ async function buildEngine(options: SessionOptions): Promise<BuiltEngine> {
   const { DeviceError } = await import("../device.js");
   const { DeviceLimitError } = await import("../buffers.js");
   try {
-    const engine = await GpuTrainingEngine.create({ model, train, gpu: options.gpu });
+    const program = options.compileTraining(model, { batch: train.batch, seq: train.seq });
+    const engine = await GpuTrainingEngine.create({ program, train, gpu: options.gpu });
     const s = engine.summary();
     return {
       engine,

@@ -9,23 +9,13 @@
 // ADAMW_NORM_PARTIALS partial sums at c * ADAMW_NORM_PARTIALS; stage 2 sums the partials of every
 // chunk, so the norm is over all parameters before any chunk is updated.
 
+import {
+  ADAMW_NORM_PARTIALS,
+  ADAMW_UNIFORM_FIELDS,
+  ADAMW_WORKGROUP_SIZE,
+  type AdamwModules,
+} from "../../../format/training.js";
 import { u32Constants } from "../wgsl.js";
-
-export const ADAMW_WORKGROUP_SIZE = 256;
-/** partial sums of the first reduction stage; the second stage sums them in one workgroup */
-export const ADAMW_NORM_PARTIALS = 256;
-
-/** the update's per-step uniform, in this order, as f32 */
-export const ADAMW_UNIFORM_FIELDS = [
-  "lr",
-  "beta1",
-  "beta2",
-  "eps",
-  "weight_decay",
-  "clip",
-  "correction1",
-  "correction2",
-] as const;
 
 const TREE_SUM = `var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
 
@@ -115,4 +105,9 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgr
   let p = select(params[i], params[i] * (1.0 - step.lr * step.weight_decay), decays);
   params[i] = p - step.lr * (m_next / step.correction1) / (sqrt(v_next / step.correction2) + step.eps);
 }`;
+}
+
+/** the three modules of the AdamW step, as a training program carries them */
+export function adamwModules(): AdamwModules {
+  return { gradSquares: gradSquaresWgsl(), gradNormFinish: gradNormFinishWgsl(), update: adamwUpdateWgsl() };
 }

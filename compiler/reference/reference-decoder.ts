@@ -1,12 +1,12 @@
 // A correct but slow decoder for any lowered model: runs the float64 CPU reference interpreter on
 // the whole sequence for every token (no KV cache). It defines what a fast decoder must match.
 
-import type { Graph } from "../../compiler/ir/ir.js";
-import { lowerModel } from "../../compiler/ir/lower.js";
+import type { Graph } from "../ir/ir.js";
+import { lowerModel } from "../ir/lower.js";
 import type { ModelSpec } from "../../format/spec.js";
-import { runOutputs, type ParamValues } from "../../compiler/reference/interpreter.js";
-import { fromInts } from "../../compiler/reference/tensor.js";
-import type { Decoder, Logits } from "./decode.js";
+import { runOutputs, type ParamValues } from "./interpreter.js";
+import { fromInts } from "./tensor.js";
+import type { Decoder, Logits } from "../../format/decoder.js";
 
 export class ReferenceDecoder implements Decoder {
   readonly context: number;

@@ -4,12 +4,12 @@
 // position-aware versions: add_positions and rope use the token's true position, and attention
 // appends the token's key and value to a per-node cache and attends over all of it.
 
-import type { Graph, Node } from "../../compiler/ir/ir.js";
-import { lowerModel } from "../../compiler/ir/lower.js";
+import type { Graph, Node } from "../ir/ir.js";
+import { lowerModel } from "../ir/lower.js";
 import type { ModelSpec } from "../../format/spec.js";
-import { evaluateNode, ropeHead } from "../../compiler/reference/ops.js";
-import { fromInts, zerosF, type Tensor } from "../../compiler/reference/tensor.js";
-import type { Decoder, Logits } from "./decode.js";
+import { evaluateNode, ropeHead } from "./ops.js";
+import { fromInts, zerosF, type Tensor } from "./tensor.js";
+import type { Decoder, Logits } from "../../format/decoder.js";
 
 function attr(node: Node, key: string): number {
   return Number(node.attrs[key]);
