@@ -1,5 +1,6 @@
-// Diagnostic parameters are typed from the catalog's templates: compiles a fixture in which every
-// wrong call is marked @ts-expect-error, so the check fails if a wrong call ever compiles.
+// Compile-time guarantees, checked by compiling fixtures (test/typecheck/) in which every wrong use
+// is marked @ts-expect-error, so the test fails if a wrong use ever compiles: diagnostic parameters
+// typed from the catalog's templates, and an op registry that must hold every op and every part.
 
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
@@ -8,7 +9,7 @@ import { describe, expect, it } from "vitest";
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 
 describe("typed diagnostic parameters", () => {
-  it("reject a missing, extra or unexpected parameter at compile time", () => {
+  it("reject a missing, extra or unexpected parameter, and an incomplete op registry, at compile time", () => {
     let output = "";
     try {
       execFileSync(process.execPath, [tsc, "-p", "test/typecheck/tsconfig.json"], { encoding: "utf8" });

@@ -17,7 +17,6 @@ import { openDevice, type GpuContext } from "../runtime/device.js";
 import { adamwStep, globalGradNorm } from "../runtime/optim/adamw.js";
 import { adamwChunks, adamwChunkUnit, GpuAdamw } from "../runtime/optim/adamw-gpu.js";
 import { decayMask, flatLayout } from "../runtime/optim/layout.js";
-import "../compiler/reference/all-ops.js";
 import { runOutputs } from "../compiler/reference/interpreter.js";
 import { fromInts } from "../compiler/reference/tensor.js";
 import { GpuTrainingEngine } from "../runtime/train/gpu-engine.js";

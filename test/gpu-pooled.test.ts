@@ -11,7 +11,6 @@ import { lowerModel } from "../compiler/ir/lower.js";
 import type { ModelSpec } from "../format/spec.js";
 import { limitViolations, limitsOf, setStorageBindingLimit } from "../runtime/buffers.js";
 import type { GpuContext } from "../runtime/device.js";
-import "../compiler/reference/all-ops.js";
 import { runOutputs } from "../compiler/reference/interpreter.js";
 import {
   openRealDevice,

@@ -14,7 +14,6 @@ import { setStorageBindingLimit } from "../runtime/buffers.js";
 import type { GpuContext } from "../runtime/device.js";
 import { adamwStep } from "../runtime/optim/adamw.js";
 import { decayMask, flatLayout } from "../runtime/optim/layout.js";
-import "../compiler/reference/all-ops.js";
 import { runOutputs } from "../compiler/reference/interpreter.js";
 import { fromInts } from "../compiler/reference/tensor.js";
 import { GpuTrainingEngine } from "../runtime/train/gpu-engine.js";

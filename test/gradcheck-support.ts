@@ -3,7 +3,6 @@
 import type { Graph } from "../compiler/ir/ir.js";
 import { numel } from "../compiler/ir/ir.js";
 import { differentiate } from "../compiler/passes/autodiff.js";
-import "../compiler/reference/all-ops.js";
 import type { ParamValues } from "../compiler/reference/interpreter.js";
 import { interpret, runOutputs } from "../compiler/reference/interpreter.js";
 import type { Tensor } from "../compiler/reference/tensor.js";

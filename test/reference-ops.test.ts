@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { Attrs } from "../compiler/ir/ir.js";
-import { inferType } from "../compiler/ir/ops.js";
-import { evaluateNode } from "../compiler/reference/ops.js";
+import { inferType } from "../compiler/ir/catalog.js";
+import { evaluateNode } from "../compiler/reference/evaluate.js";
 import type { Tensor } from "../compiler/reference/tensor.js";
 import { fromInts, fromValues } from "../compiler/reference/tensor.js";
 

@@ -8,7 +8,7 @@ import { groupNodes, groupReads } from "../passes/fusion.js";
 import { ELEMENTWISE_WGSL } from "./elementwise-ops.js";
 import type { BufferPlan, Kernel, KernelBinding } from "./kernel.js";
 import { bindPools, MAX_VALUE_BINDINGS } from "./pooled.js";
-import { KERNEL_TEMPLATES } from "./registry.js";
+import { kernelTemplate } from "../ops/registry.js";
 import type { TemplateContext } from "./template.js";
 import { u32Literal } from "./wgsl.js";
 
@@ -76,7 +76,7 @@ export function renderKernel(
   plan?: BufferPlan,
 ): Kernel {
   const anchor = graph.nodes[group.anchor];
-  const template = KERNEL_TEMPLATES[anchor.op];
+  const template = kernelTemplate(anchor.op);
   if (!template)
     throw new CodegenError(
       `no GPU kernel for op '${anchor.op}' (node %${anchor.id} in ${anchor.scope || "the graph"})`,

@@ -2,7 +2,7 @@
 // cannot produce an ill-typed graph without throwing at the offending node.
 
 import type { Attrs, Graph, Init, Param } from "./ir.js";
-import { inferType } from "./ops.js";
+import { inferType } from "./catalog.js";
 
 export class GraphBuilder {
   readonly graph: Graph;

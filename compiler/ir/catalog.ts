@@ -1,10 +1,24 @@
-// The complete op catalog: forward ops from ops.ts with the backward ops registered into the same
-// table. Import OPS from here (not ops.ts) wherever backward graphs may appear.
+// The complete op catalog: the forward ops (ops.ts) and the ops autodiff emits (ops-backward.ts)
+// in one table, built once here rather than registered into another module's table, so what it
+// holds never depends on which module was imported first.
 
+import type { Attrs, TensorType } from "./ir.js";
 import { BACKWARD_OPS } from "./ops-backward.js";
-import { OPS } from "./ops.js";
+import { FORWARD_OPS, ShapeError, type OpDef } from "./ops.js";
 
-Object.assign(OPS, BACKWARD_OPS);
+/** the name of every op of the IR */
+export type OpName = keyof typeof FORWARD_OPS | keyof typeof BACKWARD_OPS;
 
-export { OPS, inferType, ShapeError, rowsOf } from "./ops.js";
+export const OPS: Readonly<Record<string, OpDef>> = { ...FORWARD_OPS, ...BACKWARD_OPS };
+
+export function inferType(op: string, inputs: TensorType[], attrs: Attrs): TensorType {
+  const def = OPS[op];
+  if (!def) throw new ShapeError(`unknown op '${op}'`);
+  for (const key of def.attrs) if (!(key in attrs)) throw new ShapeError(`${op}: missing attribute '${key}'`);
+  if (def.arity !== "variadic" && inputs.length !== def.arity)
+    throw new ShapeError(`${op} takes ${def.arity} operands, got ${inputs.length}`);
+  return def.infer(inputs, attrs);
+}
+
+export { ShapeError, rowsOf } from "./ops.js";
 export type { OpDef } from "./ops.js";

@@ -1,11 +1,11 @@
 // Catalog entries for the ops that only autodiff emits: gradient kernels and the plumbing
 // around them (constant fills, reshapes, reductions over broadcast dims, views into packed results).
-// Registered into OPS by compiler/ir/catalog.ts, so ops.ts never depends on this file.
+// Merged with the forward ops by compiler/ir/catalog.ts, so ops.ts never depends on this file.
 
 import type { Attrs, TensorType } from "./ir.js";
 import { numel, sameShape, typeToString } from "./ir.js";
 import type { OpDef } from "./ops.js";
-import { OPS, ShapeError } from "./ops.js";
+import { FORWARD_OPS, ShapeError } from "./ops.js";
 
 function fail(msg: string): never {
   throw new ShapeError(msg);
@@ -35,7 +35,7 @@ function expectShape(t: TensorType, shape: readonly number[], what: string): voi
 
 /** checks the forward operands with the forward op's own rule and returns the forward result type */
 function forwardType(op: string, inputs: TensorType[], attrs: Attrs): TensorType {
-  const def = OPS[op];
+  const def = (FORWARD_OPS as Record<string, OpDef>)[op];
   if (!def) fail(`internal: forward op ${op} is not in the catalog`);
   return def.infer(inputs, attrs);
 }
@@ -71,7 +71,7 @@ function attnresSourceCount(attrs: Attrs): number {
   return num(attrs, "sources");
 }
 
-export const BACKWARD_OPS: Record<string, OpDef> = {
+export const BACKWARD_OPS = {
   fill: {
     doc: "a constant tensor: every element equals `value` (the loss seed, zero gradients of unused parameters)",
     arity: 0,
@@ -250,4 +250,4 @@ export const BACKWARD_OPS: Record<string, OpDef> = {
       return f32([...logits.shape]);
     },
   },
-};
+} satisfies Record<string, OpDef>;

@@ -56,7 +56,7 @@ export function rowsOf(shape: readonly number[]): number {
   return numel(shape.slice(0, -1));
 }
 
-export const OPS: Record<string, OpDef> = {
+export const FORWARD_OPS = {
   input: {
     doc: "a graph input fed at run time (attrs: name, dtype, shape)",
     arity: 0,
@@ -252,13 +252,4 @@ export const OPS: Record<string, OpDef> = {
       return f32([]);
     },
   },
-};
-
-export function inferType(op: string, inputs: TensorType[], attrs: Attrs): TensorType {
-  const def = OPS[op];
-  if (!def) throw new ShapeError(`unknown op '${op}'`);
-  for (const key of def.attrs) if (!(key in attrs)) throw new ShapeError(`${op}: missing attribute '${key}'`);
-  if (def.arity !== "variadic" && inputs.length !== def.arity)
-    throw new ShapeError(`${op} takes ${def.arity} operands, got ${inputs.length}`);
-  return def.infer(inputs, attrs);
-}
+} satisfies Record<string, OpDef>;

@@ -6,8 +6,8 @@
 import type { Attrs, Graph, Node, TensorType } from "../ir/ir.js";
 import { sameShape, typeToString } from "../ir/ir.js";
 import { inferType } from "../ir/catalog.js";
-import { GRAD_RULES } from "./grad-rules/index.js";
-import type { GradContext } from "./grad-rules/index.js";
+import { gradientRule } from "../ops/registry.js";
+import type { GradContext } from "./grad-rules/types.js";
 
 export interface DifferentiateOptions {
   /** what to differentiate with respect to; parameters are the only choice today */
@@ -61,7 +61,7 @@ export function differentiate(forward: Graph, opts: DifferentiateOptions = {}): 
     const node = graph.nodes[id];
     const dy = grads.get(id);
     if (dy === undefined || !dependsOnParam[id] || node.op === "param") continue;
-    const rule = GRAD_RULES[node.op];
+    const rule = gradientRule(node.op);
     if (!rule)
       throw new AutodiffError(
         `autodiff: no gradient rule for op '${node.op}' (node ${id}, ${node.scope || "top level"})`,

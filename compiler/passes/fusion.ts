@@ -1,12 +1,12 @@
 // Fusion: partitions a graph's computing nodes into kernel groups. A group is one anchor node
 // (computed by its kernel template) followed by a chain of elementwise nodes applied to each
 // element as it is written (an epilogue: matmul -> gelu, matmul -> add residual, ...). Whether a
-// node may join its producer's group is decided by the rule table below, not by ad-hoc tests.
+// node may join its producer's group is decided by each op's fusion rule in the op registry
+// (compiler/ops/registry.ts, rules in fusion-rules.ts), not by ad-hoc tests.
 
 import type { Graph, Node } from "../ir/ir.js";
 import { numel } from "../ir/ir.js";
-import { OPS } from "../ir/ops.js";
-import { ELEMENTWISE_WGSL } from "../codegen/elementwise-ops.js";
+import { fusionRule as ruleFor } from "../ops/registry.js";
 
 export interface FusedGroup {
   /** the node whose kernel template drives the group */
@@ -15,40 +15,6 @@ export interface FusedGroup {
   epilogue: number[];
   /** the only value the group writes to memory: the last epilogue node, or the anchor */
   output: number;
-}
-
-interface FusionRule {
-  /** the op's kernel hands each result element to an epilogue, so elementwise consumers can join */
-  takesEpilogue: boolean;
-  /** the op can itself join its producer's epilogue */
-  joinsProducer: boolean;
-}
-
-const ANCHOR_ONLY: FusionRule = { takesEpilogue: true, joinsProducer: false };
-const ELEMENTWISE: FusionRule = { takesEpilogue: true, joinsProducer: true };
-
-export const FUSION_RULES: Record<string, FusionRule> = {
-  embedding: ANCHOR_ONLY,
-  add_positions: ANCHOR_ONLY,
-  matmul: ANCHOR_ONLY,
-  rmsnorm: ANCHOR_ONLY,
-  layernorm: ANCHOR_ONLY,
-  rope: ANCHOR_ONLY,
-  attention: ANCHOR_ONLY,
-  attnres: ANCHOR_ONLY,
-  attnres_static: ANCHOR_ONLY,
-  // a scalar mean: nothing elementwise can follow it element by element
-  cross_entropy: { takesEpilogue: false, joinsProducer: false },
-  ...Object.fromEntries(Object.keys(ELEMENTWISE_WGSL).map((op) => [op, ELEMENTWISE])),
-};
-
-function ruleFor(op: string): FusionRule {
-  return (
-    FUSION_RULES[op] ?? {
-      takesEpilogue: false,
-      joinsProducer: OPS[op]?.elementwise === true && op in ELEMENTWISE_WGSL,
-    }
-  );
 }
 
 export interface FusionOptions {

@@ -24,7 +24,7 @@ import {
 } from "./backward/norms.js";
 import { ropeGradRef } from "./backward/rope.js";
 
-export const BACKWARD_REFERENCE_OPS: Record<string, ReferenceOp> = {
+export const BACKWARD_REFERENCE_OPS = {
   fill: fillRef,
   reshape: reshapeRef,
   reduce_leading: reduceLeadingRef,
@@ -44,4 +44,4 @@ export const BACKWARD_REFERENCE_OPS: Record<string, ReferenceOp> = {
   embedding_grad: embeddingGradRef,
   add_positions_grad_table: addPositionsGradTableRef,
   cross_entropy_grad: crossEntropyGradRef,
-};
+} satisfies Record<string, ReferenceOp>;

@@ -3,7 +3,7 @@
 
 import type { Graph, Node } from "../ir/ir.js";
 import { numel } from "../ir/ir.js";
-import { evaluateNode } from "./ops.js";
+import { evaluateNode } from "./evaluate.js";
 import type { Tensor } from "./tensor.js";
 import { expectType } from "./tensor.js";
 

@@ -295,7 +295,7 @@ const crossEntropy: ReferenceOp = ([logits, targets], node) => {
 };
 
 /** every computing op of the catalog; "input" and "param" are read by the interpreter instead */
-export const REFERENCE_OPS: Record<string, ReferenceOp> = {
+export const REFERENCE_OPS = {
   embedding,
   add_positions: addPositions,
   matmul,
@@ -311,14 +311,4 @@ export const REFERENCE_OPS: Record<string, ReferenceOp> = {
   attnres,
   attnres_static: attnresStatic,
   cross_entropy: crossEntropy,
-};
-
-/** evaluates one node, checking that the result has the node's declared number of elements */
-export function evaluateNode(node: Node, inputs: Tensor[]): Tensor {
-  const impl = REFERENCE_OPS[node.op];
-  if (!impl) throw new Error(`no reference implementation for op '${node.op}' (node %${node.id})`);
-  const result = impl(inputs, node);
-  if (result.data.length !== numel(node.type.shape))
-    throw new Error(`internal: reference ${node.op} produced ${result.data.length} values for %${node.id}`);
-  return result;
-}
+} satisfies Record<string, ReferenceOp>;

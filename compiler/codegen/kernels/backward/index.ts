@@ -18,7 +18,7 @@ import { fillTemplate, reduceLeadingTemplate, reshapeTemplate, sliceTemplate } f
 import { geluGradTemplate, siluGradTemplate } from "./pointwise.js";
 import { ropeGradTemplate } from "./rope.js";
 
-export const BACKWARD_TEMPLATES: Record<string, KernelTemplate> = {
+export const BACKWARD_TEMPLATES = {
   fill: fillTemplate,
   reshape: reshapeTemplate,
   reduce_leading: reduceLeadingTemplate,
@@ -38,4 +38,4 @@ export const BACKWARD_TEMPLATES: Record<string, KernelTemplate> = {
   embedding_grad: embeddingGradTemplate,
   add_positions_grad_table: addPositionsGradTableTemplate,
   cross_entropy_grad: crossEntropyGradTemplate,
-};
+} satisfies Record<string, KernelTemplate>;
