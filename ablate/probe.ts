@@ -11,7 +11,7 @@ import type { Graph, Node } from "../compiler/ir/ir.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import type { ModelSpec, ResidualSpec } from "../format/spec.js";
 import { interpret } from "../compiler/reference/interpreter.js";
-import { depthWeightsAt } from "../compiler/reference/ops.js";
+import { depthWeightsAt } from "../compiler/ops/attnres/reference.js";
 import { fromInts, type Tensor } from "../compiler/reference/tensor.js";
 
 export interface DepthAggregation {

@@ -82,11 +82,14 @@ async function ablateCommand(file: string, flags: AblateFlags): Promise<number> 
   const log = (line: string) => process.stderr.write(line + "\n");
 
   const controller = new AbortController();
-  const onInterrupt = (): void => {
-    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
-    log("stopping after this step and saving a checkpoint (Ctrl-C again to quit without saving)");
-    controller.abort();
-  };
+  const { interruptHandler } = await import("./interrupt.js");
+  const onInterrupt = interruptHandler(
+    () => {
+      log("stopping after this step and saving a checkpoint (Ctrl-C again to quit without saving)");
+      controller.abort();
+    },
+    () => process.exit(EXIT_INTERRUPTED),
+  );
   let gpu: Awaited<ReturnType<typeof openDevice>> | undefined;
   process.on("SIGINT", onInterrupt);
   try {

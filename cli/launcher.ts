@@ -3,7 +3,6 @@
 // child process whose stderr passes through this one and its filter (cli/stderr-filter.ts). Every
 // other command runs here, in one process, so that `archc check` starts fast.
 
-import { readFileSync } from "node:fs";
 import { stderrReachesLauncherTerminal } from "../runtime/terminal.js";
 import { StderrNoiseFilter } from "./stderr-filter.js";
 
@@ -68,11 +67,11 @@ async function runFilteredChild(script: string, args: string[]): Promise<number>
     env,
   });
 
-  // Ctrl-C reaches the whole foreground process group, the child included, which saves a
-  // checkpoint and exits; this process then leaves with it. A second SIGINT would make the child
-  // quit without saving, so one is forwarded only when it cannot have come from the terminal.
+  // An interrupt is always forwarded: one sent to this process alone (by a supervising program)
+  // must reach the command. A Ctrl-C at a terminal reaches the child twice, from the terminal and
+  // from here, milliseconds apart; the commands count those as one (cli/interrupt.ts).
   const interrupt = (): void => {
-    if (!inTerminalForeground()) child.kill("SIGINT");
+    child.kill("SIGINT");
   };
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);
@@ -111,19 +110,4 @@ async function runFilteredChild(script: string, args: string[]): Promise<number>
     return 128 + (constants.signals[ended.signal] ?? 0);
   }
   return ended.code ?? 0;
-}
-
-/**
- * Whether this process is in the foreground process group of its controlling terminal, the group
- * that the terminal's Ctrl-C signals. Linux's /proc tells; elsewhere it is assumed.
- */
-function inTerminalForeground(): boolean {
-  try {
-    const stat = readFileSync("/proc/self/stat", "utf8");
-    // "pid (command) state ppid pgrp session tty_nr tpgid ...": the command may hold spaces
-    const [, , pgrp, , , tpgid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(tpgid) > 0 && tpgid === pgrp;
-  } catch {
-    return true;
-  }
 }

@@ -140,11 +140,14 @@ async function trainInRunDir(
   const data = await prepareTrainingData(train, dirname(file));
   const progress = createProgress(process.stderr, { plain: flags.plain });
   const controller = new AbortController();
-  const onInterrupt = (): void => {
-    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED); // a second Ctrl-C: leave now
-    progress.note("stopping after this step and saving a checkpoint (Ctrl-C again to quit without saving)");
-    controller.abort();
-  };
+  const { interruptHandler } = await import("./interrupt.js");
+  const onInterrupt = interruptHandler(
+    () => {
+      progress.note("stopping after this step and saving a checkpoint (Ctrl-C again to quit without saving)");
+      controller.abort();
+    },
+    () => process.exit(EXIT_INTERRUPTED), // a second Ctrl-C: leave now
+  );
   process.on("SIGINT", onInterrupt);
   try {
     const engineKind = flags.cpuBigram ? "cpu-bigram" : "gpu";

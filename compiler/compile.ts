@@ -10,7 +10,7 @@ import type { TrainingProgram } from "../format/training.js";
 import { verifyGraph } from "./ir/verify.js";
 import { fuseGraph } from "./passes/fusion.js";
 import { planBuffers, STORAGE_OFFSET_ALIGNMENT } from "./passes/plan.js";
-import { findViews } from "./passes/views.js";
+import { findViews, viewConflicts } from "./passes/views.js";
 import { renderKernels } from "./codegen/render.js";
 import type { BufferPlan, Kernel } from "./codegen/kernel.js";
 import type { ArchxValue, Executable } from "../format/archx.js";
@@ -36,9 +36,15 @@ export function compileGraph(graph: Graph, options: CompileOptions = {}): Execut
     );
   const fused = options.fuse !== false;
   // 1. views: slices and reshapes that can alias their operand's bytes need no kernel
-  const views = findViews(graph, STORAGE_OFFSET_ALIGNMENT);
+  let views = findViews(graph, STORAGE_OFFSET_ALIGNMENT);
   // 2. fusion: group nodes into kernels (anchor + elementwise epilogue)
-  const groups = fuseGraph(graph, { enabled: fused, views });
+  let groups = fuseGraph(graph, { enabled: fused, views });
+  // a kernel must not bind a view together with bytes it shares: those views are copied instead
+  const conflicts = viewConflicts(graph, groups, views);
+  if (conflicts.size > 0) {
+    views = findViews(graph, STORAGE_OFFSET_ALIGNMENT, conflicts);
+    groups = fuseGraph(graph, { enabled: fused, views });
+  }
   // 3. buffer planning: pools, offsets, scratch reuse by liveness, views inside their bases
   const plan = planBuffers(graph, groups, STORAGE_OFFSET_ALIGNMENT, views);
   // 4. code generation: one WGSL module per group; kernels touching many values bind pool ranges

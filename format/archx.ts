@@ -19,8 +19,10 @@ export type DType = "f32" | "i32";
 export type Init = { kind: "normal"; std: number } | { kind: "zeros" } | { kind: "ones" };
 
 export const ARCHX_FORMAT = "archx";
-// 2: a binding may be a pool ({ pool }, or a range of it: { pool, offset, size }) instead of one value
-export const ARCHX_VERSION = 2;
+// 2: a binding may be a whole pool ({ pool }) instead of one value
+// 3: pool bindings are byte ranges listing their values ({ pool, offset, size, values }); values
+//    may be views of another value's bytes (viewOf)
+export const ARCHX_VERSION = 3;
 
 /**
  * A value's slot, or a pool: the byte range [offset, offset + size) of it when those are given,
@@ -296,6 +298,10 @@ export function validateExecutable(data: unknown, source: string): Executable {
     const w = `values[${i}] (${view.label})`;
     const base = valueRef(`${w}.viewOf`, view.viewOf);
     if (base.viewOf !== undefined) fail(`${w} is a view of value ${base.id}, which is itself a view`);
+    if (base.dtype !== view.dtype) fail(`${w} is ${view.dtype} but a view of ${base.dtype} value ${base.id}`);
+    const io = [...(exe.params as ArchxParam[]), ...(exe.inputs as ArchxIo[]), ...(exe.outputs as ArchxIo[])];
+    if (io.some((entry) => isObject(entry) && entry.value === view.id))
+      fail(`${w} is a view, but a parameter, input or output needs bytes of its own`);
     if (
       base.pool !== view.pool ||
       view.offset < base.offset ||
@@ -447,6 +453,17 @@ export function validateExecutable(data: unknown, source: string): Executable {
           binding.access,
           `"read" or "read_write"`,
         );
+        // WebGPU rejects a dispatch whose writable bindings overlap (all are declared read_write)
+        for (const other of boundRanges)
+          if (
+            other.pool === value.pool &&
+            other.start < value.offset + value.size &&
+            value.offset < other.end
+          )
+            fail(
+              `${bw} (value ${value.id}) shares bytes with ${kw}.bindings[${other.j}] (bytes ${other.start}..${other.end} of pool ${value.pool})`,
+            );
+        boundRanges.push({ pool: value.pool, start: value.offset, end: value.offset + value.size, j });
         if (value.viewOf !== undefined && binding.access !== "read")
           fail(`${bw}: value ${value.id} is a view of value ${value.viewOf}, and a view is only read`);
         (binding.access === "read" ? use.reads : use.writes).push(owner(value.id));

@@ -132,6 +132,15 @@ function mutations(exe: Executable): [string, (e: Mutable) => void][] {
   pooledAt("values one short", (b) => b.values.pop());
   pooledAt("values one more", (b) => b.values.push(b.values[0]));
   pooledAt("values reversed", (b) => b.values.reverse());
+  out.push([
+    "a kernel binding one value twice",
+    (e) => {
+      const kernel = e.kernels.find(
+        (k: Mutable) => k.bindings.length < 8 && k.bindings.every((b: Mutable) => "value" in b),
+      );
+      kernel.bindings.push({ ...kernel.bindings[0] });
+    },
+  ]);
   pooledAt("a value not in the range", (b, e) => {
     b.values[0] = e.values.find((v: Mutable) => v.pool === b.pool && v.offset >= b.offset + b.size).id;
   });
@@ -210,6 +219,8 @@ function mutations(exe: Executable): [string, (e: Mutable) => void][] {
     // visible when a value binding reads it (a pooled kernel counts as writing what it binds)
     if (exe.kernels.some((k) => k.bindings.some((b) => "value" in b && b.value === exe.values[i].id)))
       v("no longer a view", (value) => delete value.viewOf);
+    v("of a value of another dtype", (value) => (value.dtype = "i32"));
+    v("is an output's value", (value, e) => (e.outputs[0].value = value.id));
     v("written by a kernel", (value, e) => {
       for (const k of e.kernels)
         for (const b of k.bindings) if (b.value === value.id) b.access = "read_write";

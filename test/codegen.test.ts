@@ -189,6 +189,29 @@ describe("views", () => {
     expect(() => validateExecutable(JSON.parse(JSON.stringify(exe)), "step.archx")).not.toThrow();
   });
 
+  it("a view read in one kernel with its base is copied instead, so no kernel binds shared bytes", () => {
+    const b = new GraphBuilder("aliasing");
+    const a = b.input("a", "f32", [4, 64]);
+    const x = b.op("gelu", [a]);
+    const v = b.op("reshape", [x], { shape: [256] });
+    const y = b.op("add", [b.op("reshape", [x], { shape: [256] }), v]);
+    b.output("y", b.op("mul", [y, v]));
+    const exe = compileGraph(b.graph);
+    const values = new Map(exe.values.map((value) => [value.id, value]));
+    for (const kernel of exe.kernels) {
+      const ranges = kernel.bindings.map((binding) => {
+        const value = values.get("value" in binding ? binding.value : -1)!;
+        return { pool: value.pool, start: value.offset, end: value.offset + value.size };
+      });
+      for (const r of ranges)
+        for (const o of ranges)
+          if (r !== o && r.pool === o.pool)
+            expect(r.end <= o.start || o.end <= r.start, kernel.name).toBe(true);
+    }
+    expect(exe.kernels.some((k) => k.ops[0] === "reshape")).toBe(true);
+    expect(() => validateExecutable(JSON.parse(JSON.stringify(exe)), "aliasing.archx")).not.toThrow();
+  });
+
   it("a slice whose offset the device cannot bind is copied by a kernel", () => {
     const exe = step(12); // 384-byte rows: only the slice at index 0 starts aligned
     const copies = exe.kernels.filter((k) => k.ops[0] === "slice").length;

@@ -2,11 +2,10 @@
 // odd sizes. Needs a WebGPU adapter (lavapipe will do); fails when there is none.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BACKWARD_TEMPLATES } from "../compiler/codegen/kernels/backward/index.js";
 import { GraphBuilder } from "../compiler/ir/builder.js";
 import "../compiler/ir/catalog.js";
 import type { Attrs } from "../compiler/ir/ir.js";
-import { BACKWARD_REFERENCE_OPS } from "../compiler/reference/backward-ops.js";
+import { kernelTemplate, referenceOp } from "../compiler/ops/registry.js";
 import type { Tensor } from "../compiler/reference/tensor.js";
 import { randomIds, randomTensor, seededRandom } from "./gradcheck-support.js";
 import { relativeError, requireDevice, runTemplate } from "./gpu-backward-support.js";
@@ -24,8 +23,10 @@ async function expectKernelMatches(op: string, inputs: Tensor[], attrs: Attrs = 
   const b = new GraphBuilder(op);
   const ids = inputs.map((t, i) => b.input(`in${i}`, t.type.dtype, t.type.shape));
   const node = b.graph.nodes[b.op(op, ids, attrs)];
-  const want = BACKWARD_REFERENCE_OPS[op](inputs, node).data;
-  const got = await runTemplate(device, BACKWARD_TEMPLATES[op], b.graph, node, inputs);
+  const [reference, template] = [referenceOp(op), kernelTemplate(op)];
+  if (!reference || !template) throw new Error(`the op registry has no kernel or reference for ${op}`);
+  const want = reference(inputs, node).data;
+  const got = await runTemplate(device, template, b.graph, node, inputs);
   expect(relativeError(got, want), `${op} rel error`).toBeLessThanOrEqual(1e-4);
 }
 

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { interruptHandler, SAME_INTERRUPT_MS } from "../cli/interrupt.js";
 import { StderrNoiseFilter } from "../cli/stderr-filter.js";
 import { createProgress } from "../runtime/progress.js";
 import { stderrReachesLauncherTerminal, terminalStream } from "../runtime/terminal.js";
@@ -24,6 +25,28 @@ function filtered(chunks: string[]): string {
   const filter = new StderrNoiseFilter();
   return chunks.map((chunk) => filter.push(chunk)).join("") + filter.end();
 }
+
+describe("interrupts", () => {
+  it("count a Ctrl-C that arrives twice (terminal and launcher) as one; a later one quits", () => {
+    vi.useFakeTimers({ toFake: ["performance"] });
+    try {
+      const calls: string[] = [];
+      const handle = interruptHandler(
+        () => calls.push("save"),
+        () => calls.push("quit"),
+      );
+      handle();
+      vi.advanceTimersByTime(5);
+      handle(); // the same Ctrl-C, forwarded by the launcher
+      expect(calls).toEqual(["save"]);
+      vi.advanceTimersByTime(SAME_INTERRUPT_MS);
+      handle();
+      expect(calls).toEqual(["save", "quit"]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
 
 describe("stderr noise filter", () => {
   it("drops Dawn's limit warnings and passes every other line through, in order", () => {

@@ -1,6 +1,6 @@
 // Forward FLOPs of one node, by kind: the rule each op names in the op registry
 // (compiler/ops/registry.ts). Counted: matmuls (2·m·n·k), attention's QK and PV products over the
-// causal pairs only, and the AttnRes aggregation (key RMSNorm, query·key logits, weighted sum).
+// causal pairs only, and (in compiler/ops/attnres/flops.ts) the AttnRes aggregation.
 // Not counted: elementwise ops, norms, softmaxes and the loss — a few FLOPs per element, small next
 // to the products and the same for every residual variant.
 
@@ -16,15 +16,15 @@ export interface FlopBreakdown {
 
 export type FlopRule = (graph: Graph, node: Node) => FlopBreakdown;
 
-const ZERO: FlopBreakdown = { matmul: 0, attention: 0, attnres: 0 };
+export const ZERO_FLOPS: FlopBreakdown = { matmul: 0, attention: 0, attnres: 0 };
 
-export const uncounted: FlopRule = () => ({ ...ZERO });
+export const uncounted: FlopRule = () => ({ ...ZERO_FLOPS });
 
 export const matmulFlops: FlopRule = (graph, node) => {
   const a = graph.nodes[node.inputs[0]].type.shape;
   // the contracted dimension is whichever side of a is not kept in the result
   const k = node.attrs.ta === true ? rowsOf(a) : a[a.length - 1];
-  return { ...ZERO, matmul: 2 * numel(node.type.shape) * k };
+  return { ...ZERO_FLOPS, matmul: 2 * numel(node.type.shape) * k };
 };
 
 export const attentionFlops: FlopRule = (_graph, node) => {
@@ -33,16 +33,5 @@ export const attentionFlops: FlopRule = (_graph, node) => {
   const headDim = node.attrs.head_dim as number;
   const causalPairs = (seq * (seq + 1)) / 2;
   // one multiply-add per dimension for q·k, and again for weighting v
-  return { ...ZERO, attention: batch * heads * causalPairs * 2 * headDim * 2 };
-};
-
-export const attnresFlops: FlopRule = (_graph, node) => {
-  const sources = node.attrs.sources as number;
-  const d = node.type.shape[node.type.shape.length - 1];
-  const positions = rowsOf(node.type.shape);
-  const mix = 2 * d;
-  if (node.op === "attnres_static") return { ...ZERO, attnres: positions * sources * mix };
-  // key RMSNorm: square-and-sum, scale, gain (3 per element); logit: 2 per element
-  const keyNorm = node.attrs.key_norm === true ? 3 * d : 0;
-  return { ...ZERO, attnres: positions * sources * (keyNorm + 2 * d + mix) };
+  return { ...ZERO_FLOPS, attention: batch * heads * causalPairs * 2 * headDim * 2 };
 };

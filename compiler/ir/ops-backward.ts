@@ -40,15 +40,21 @@ function forwardType(op: string, inputs: TensorType[], attrs: Attrs): TensorType
   return def.infer(inputs, attrs);
 }
 
-/** gradient ops whose operands are the forward operands followed by the upstream gradient dy */
-function withUpstream(
+/**
+ * gradient ops whose operands are the forward operands followed by the upstream gradient dy: checks
+ * the forward operands with the forward op's own rule (`def`, looked up among the ops of this
+ * catalog by default; an op family passes its own) and returns the forward result type
+ */
+export function withUpstream(
   op: string,
   inputs: TensorType[],
   attrs: Attrs,
+  def: OpDef | undefined = (FORWARD_OPS as Record<string, OpDef>)[op],
 ): { forward: TensorType[]; out: TensorType } {
+  if (!def) fail(`internal: forward op ${op} is not in the catalog`);
   if (inputs.length < 2) fail(`${op} gradient needs the forward operands and dy`);
   const forward = inputs.slice(0, -1);
-  const out = forwardType(op, forward, attrs);
+  const out = def.infer(forward, attrs);
   expectShape(inputs[inputs.length - 1], out.shape, `${op} gradient dy`);
   return { forward, out };
 }
@@ -65,10 +71,6 @@ function elementwiseGrad(forwardOp: string): OpDef {
       return f32([...x.shape]);
     },
   };
-}
-
-function attnresSourceCount(attrs: Attrs): number {
-  return num(attrs, "sources");
 }
 
 export const BACKWARD_OPS = {
@@ -180,41 +182,6 @@ export const BACKWARD_OPS = {
       expectShape(o, out.shape, "attention_grad_kv o");
       expectShape(dy, out.shape, "attention_grad_kv dy");
       return f32([2, ...k.shape]);
-    },
-  },
-  attnres_grad_sources: {
-    doc:
-      "all gradients of attnres from one pass over the sources, packed as [S+1(+1),B,T,D]: entries 0..S-1 are " +
-      "d(source_i) = alpha_i dy plus the path through the logit (and the key norm); entry S is each token's " +
-      "query gradient sum_i dlogit_i key_i; with key_norm, entry S+1 is each token's gain gradient " +
-      "sum_i dlogit_i query s_i r_i. A [D] query's or gain's gradient is the sum over tokens (reduce_leading). " +
-      "Operands: attnres's operands, then dy",
-    arity: "variadic",
-    attrs: ["sources", "score", "key_norm", "eps"],
-    infer: (inputs, a) => {
-      const { out } = withUpstream("attnres", inputs, a);
-      const entries = attnresSourceCount(a) + 1 + (a.key_norm === true ? 1 : 0);
-      return f32([entries, ...out.shape]);
-    },
-  },
-  attnres_static_grad_sources: {
-    doc: "d(source_i) of attnres_static packed as [S,B,T,D]: alpha_i dy; operands: attnres_static's operands, then dy",
-    arity: "variadic",
-    attrs: ["sources", "score"],
-    infer: (inputs, a) => {
-      const { out } = withUpstream("attnres_static", inputs, a);
-      return f32([num(a, "sources"), ...out.shape]);
-    },
-  },
-  attnres_static_grad_logits: {
-    doc:
-      "d(logits) of attnres_static: the softmax (or sigmoid) Jacobian applied to dalpha_i = sum_{b,t,d} dy s_i; " +
-      "result [S]; operands: attnres_static's operands, then dy",
-    arity: "variadic",
-    attrs: ["sources", "score"],
-    infer: (inputs, a) => {
-      withUpstream("attnres_static", inputs, a);
-      return f32([num(a, "sources")]);
     },
   },
   embedding_grad: {

@@ -20,24 +20,24 @@ export interface OpDef {
   elementwise?: boolean;
 }
 
-function fail(msg: string): never {
+export function fail(msg: string): never {
   throw new ShapeError(msg);
 }
 
-function f32(shape: number[]): TensorType {
+export function f32(shape: number[]): TensorType {
   return { dtype: "f32", shape };
 }
 
-function expectF32(t: TensorType, what: string): void {
+export function expectF32(t: TensorType, what: string): void {
   if (t.dtype !== "f32") fail(`${what} must be f32, got ${typeToString(t)}`);
 }
 
-function last(shape: readonly number[]): number {
+export function last(shape: readonly number[]): number {
   if (shape.length === 0) fail("expected a tensor of rank >= 1, got a scalar");
   return shape[shape.length - 1];
 }
 
-function sameAs(inputs: TensorType[]): TensorType {
+export function sameAs(inputs: TensorType[]): TensorType {
   const [a, ...rest] = inputs;
   expectF32(a, "operand");
   for (const b of rest)
@@ -45,7 +45,7 @@ function sameAs(inputs: TensorType[]): TensorType {
   return f32([...a.shape]);
 }
 
-function num(attrs: Attrs, key: string): number {
+export function num(attrs: Attrs, key: string): number {
   const v = attrs[key];
   if (typeof v !== "number") fail(`attribute ${key} must be a number`);
   return v;
@@ -199,45 +199,6 @@ export const FORWARD_OPS = {
         )
           fail("attention k and v must be [B,T,kv_heads*head_dim]");
       return f32([...q.shape]);
-    },
-  },
-  attnres: {
-    doc:
-      "AttnRes depth aggregation over `sources` sources s_i[B,T,D] (operands 0..S-1), then the query " +
-      "(operand S: [D], or [B,T,D] for a projected query), then the key-norm gain [D] when key_norm. " +
-      "key_i = key_norm ? s_i / sqrt(mean(s_i^2) + eps) * gain : s_i; logit_i = query · key_i; " +
-      "alpha = softmax over i (or sigmoid of each logit); out = sum_i alpha_i s_i",
-    arity: "variadic",
-    attrs: ["sources", "score", "key_norm", "eps"],
-    infer: (inputs, a) => {
-      const s = num(a, "sources");
-      const keyNorm = a.key_norm === true;
-      if (a.score !== "softmax" && a.score !== "sigmoid") fail("attnres score must be softmax or sigmoid");
-      if (s < 1) fail("attnres needs at least one source");
-      if (inputs.length !== s + 1 + (keyNorm ? 1 : 0))
-        fail(`attnres expects ${s + 1 + (keyNorm ? 1 : 0)} operands`);
-      const src = inputs.slice(0, s);
-      const out = sameAs(src);
-      const d = last(out.shape);
-      const q = inputs[s];
-      if (!(sameShape(q.shape, [d]) || sameShape(q.shape, out.shape)))
-        fail("attnres query must be [D] or [B,T,D]");
-      if (keyNorm && !sameShape(inputs[s + 1].shape, [d])) fail("attnres key-norm gain must be [D]");
-      return out;
-    },
-  },
-  attnres_static: {
-    doc:
-      "input-independent AttnRes (ablation): operands s_0..s_{S-1}[B,T,D] then logits[S]; " +
-      "alpha = softmax(logits) (or sigmoid of each); out = sum_i alpha_i s_i",
-    arity: "variadic",
-    attrs: ["sources", "score"],
-    infer: (inputs, a) => {
-      const s = num(a, "sources");
-      if (inputs.length !== s + 1) fail(`attnres_static expects ${s + 1} operands`);
-      const out = sameAs(inputs.slice(0, s));
-      if (!sameShape(inputs[s].shape, [s])) fail(`attnres_static logits must be [${s}]`);
-      return out;
     },
   },
   cross_entropy: {

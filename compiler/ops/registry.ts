@@ -1,36 +1,40 @@
 // The op registry: every op of the IR with every part the compiler needs of it, in one table.
 //
-//   def        its operands, attributes and shape rule (ir/ops.ts, ir/ops-backward.ts)
-//   gradient   how autodiff differentiates it (passes/grad-rules/), or NOT_DIFFERENTIATED
+//   def        its operands, attributes and shape rule
+//   gradient   how autodiff differentiates it, or NOT_DIFFERENTIATED
 //   fusion     how fusion may merge it with its neighbours (passes/fusion-rules.ts)
-//   kernel     its WGSL kernel template (codegen/templates/, codegen/kernels/backward/), or NO_KERNEL
-//   reference  its float64 implementation (reference/), or NO_KERNEL
-//   flops      its forward FLOPs by kind (analysis/flops.ts)
+//   kernel     its WGSL kernel template, or NO_KERNEL
+//   reference  its float64 implementation, or NO_KERNEL
+//   flops      its forward FLOPs by kind
 //
 // The table's type lists every op name of the catalog and every part, so an op added to the
 // catalog without, say, a reference implementation does not compile. Autodiff, fusion, code
-// generation, the interpreter and the cost model read their part from here. The parts themselves
-// still live with their pass; gathering each op family's parts into one folder is the next step.
+// generation, the interpreter and the cost model read their part from here.
+//
+// An op family in its own folder (compiler/ops/attnres/) holds all of those parts and hands the
+// registry its entries. The other ops' parts still live with their pass (ir/ops.ts,
+// ir/ops-backward.ts, passes/grad-rules/, codegen/templates/, codegen/kernels/backward/,
+// reference/, analysis/flops.ts) and move into family folders the same way.
 
 import type { KernelTemplate } from "../codegen/template.js";
 import { BACKWARD_TEMPLATES as BACKWARD_KERNELS } from "../codegen/kernels/backward/index.js";
 import { addPositionsTemplate } from "../codegen/templates/add-positions.js";
 import { attentionTemplate } from "../codegen/templates/attention.js";
-import { attnresStaticTemplate } from "../codegen/templates/attnres-static.js";
-import { attnresTemplate } from "../codegen/templates/attnres.js";
 import { crossEntropyTemplate } from "../codegen/templates/cross-entropy.js";
 import { elementwiseTemplate } from "../codegen/templates/elementwise.js";
 import { embeddingTemplate } from "../codegen/templates/embedding.js";
 import { matmulTemplate } from "../codegen/templates/matmul.js";
 import { layernormTemplate, rmsnormTemplate } from "../codegen/templates/norm.js";
 import { ropeTemplate } from "../codegen/templates/rope.js";
-import { attnresFlops, attentionFlops, matmulFlops, uncounted, type FlopRule } from "../analysis/flops.js";
-import type { OpDef, OpName } from "../ir/catalog.js";
+import { attentionFlops, matmulFlops, uncounted, type FlopRule } from "../analysis/flops.js";
+import type { OpName } from "../ir/catalog.js";
+import type { OpDef } from "../ir/ops.js";
+import { ATTNRES_OPS } from "./attnres/index.js";
+import { NO_KERNEL, NOT_DIFFERENTIATED, type OpEntry } from "./op-entry.js";
 import { BACKWARD_OPS } from "../ir/ops-backward.js";
 import { FORWARD_OPS } from "../ir/ops.js";
 import { ANCHOR_ONLY, ELEMENTWISE, UNFUSED, type FusionRule } from "../passes/fusion-rules.js";
 import { attentionGrad } from "../passes/grad-rules/attention.js";
-import { attnresGrad, attnresStaticGrad } from "../passes/grad-rules/attnres.js";
 import { crossEntropyGrad } from "../passes/grad-rules/cross-entropy.js";
 import { addGrad, geluGrad, mulGrad, scaleGrad, siluGrad } from "../passes/grad-rules/elementwise.js";
 import { addPositionsGrad, embeddingGrad } from "../passes/grad-rules/embedding.js";
@@ -41,20 +45,6 @@ import type { GradRule } from "../passes/grad-rules/types.js";
 import { BACKWARD_REFERENCE_OPS as BACKWARD_REFERENCE } from "../reference/backward-ops.js";
 import type { ReferenceOp } from "../reference/backward/common.js";
 import { REFERENCE_OPS as REFERENCE } from "../reference/ops.js";
-
-/** the op is never differentiated: a leaf (input, param) or an op that autodiff emits */
-export const NOT_DIFFERENTIATED = "not differentiated";
-/** the op has no kernel or reference of its own: inputs and parameters are bound, not computed */
-export const NO_KERNEL = "bound, not computed";
-
-export interface OpEntry {
-  def: OpDef;
-  gradient: GradRule | typeof NOT_DIFFERENTIATED;
-  fusion: FusionRule;
-  kernel: KernelTemplate | typeof NO_KERNEL;
-  reference: ReferenceOp | typeof NO_KERNEL;
-  flops: FlopRule;
-}
 
 const F = FORWARD_OPS;
 const B = BACKWARD_OPS;
@@ -90,6 +80,8 @@ const elementwise = (def: OpDef, gradient: GradRule, reference: ReferenceOp): Op
   reference,
   flops: uncounted,
 });
+
+export { NO_KERNEL, NOT_DIFFERENTIATED, type OpEntry } from "./op-entry.js";
 
 export const OP_REGISTRY: { readonly [op in OpName]: OpEntry } = {
   // leaves
@@ -180,26 +172,8 @@ export const OP_REGISTRY: { readonly [op in OpName]: OpEntry } = {
   attention_grad_q: backward("attention_grad_q"),
   attention_grad_kv: backward("attention_grad_kv"),
 
-  // attention residuals
-  attnres: {
-    def: F.attnres,
-    gradient: attnresGrad,
-    fusion: ANCHOR_ONLY,
-    kernel: attnresTemplate,
-    reference: REFERENCE.attnres,
-    flops: attnresFlops,
-  },
-  attnres_static: {
-    def: F.attnres_static,
-    gradient: attnresStaticGrad,
-    fusion: ANCHOR_ONLY,
-    kernel: attnresStaticTemplate,
-    reference: REFERENCE.attnres_static,
-    flops: attnresFlops,
-  },
-  attnres_grad_sources: backward("attnres_grad_sources"),
-  attnres_static_grad_sources: backward("attnres_static_grad_sources"),
-  attnres_static_grad_logits: backward("attnres_static_grad_logits"),
+  // attention residuals: one folder holds all of the family's parts
+  ...ATTNRES_OPS,
 
   // loss: a scalar mean, so nothing elementwise can follow it element by element
   cross_entropy: {

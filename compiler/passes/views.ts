@@ -9,6 +9,8 @@
 // read of any view into it.
 
 import type { Graph, Node } from "../ir/ir.js";
+import type { FusedGroup } from "./fusion.js";
+import { groupReads } from "./fusion.js";
 import { numel } from "../ir/ir.js";
 
 export interface View {
@@ -26,13 +28,20 @@ const VIEW_RULES: Record<string, (node: Node) => number> = {
   reshape: () => 0,
 };
 
-/** the nodes that become views, by value id; graph outputs always get their own bytes */
-export function findViews(graph: Graph, alignment: number): Map<number, View> {
+/**
+ * the nodes that become views, by value id; graph outputs always get their own bytes, and so do
+ * the nodes in `copied` (see viewConflicts)
+ */
+export function findViews(
+  graph: Graph,
+  alignment: number,
+  copied: ReadonlySet<number> = new Set(),
+): Map<number, View> {
   const outputs = new Set(Object.values(graph.outputs));
   const views = new Map<number, View>();
   for (const node of graph.nodes) {
     const rule = VIEW_RULES[node.op];
-    if (!rule || outputs.has(node.id) || node.type.dtype !== "f32") continue;
+    if (!rule || outputs.has(node.id) || copied.has(node.id) || node.type.dtype !== "f32") continue;
     const operand = node.inputs[0];
     const inner = views.get(operand);
     const view = inner
@@ -42,4 +51,32 @@ export function findViews(graph: Graph, alignment: number): Map<number, View> {
     views.set(node.id, view);
   }
   return views;
+}
+
+/**
+ * Views that a kernel would bind together with bytes they share: a view and its base, or two
+ * overlapping views of one base, read by the same fused group. WebGPU rejects a dispatch whose
+ * writable bindings overlap (every binding is declared read_write), so these must be copies.
+ */
+export function viewConflicts(
+  graph: Graph,
+  groups: FusedGroup[],
+  views: ReadonlyMap<number, View>,
+): Set<number> {
+  const conflicts = new Set<number>();
+  const bytes = (value: number) => Math.max(1, numel(graph.nodes[value].type.shape)) * 4;
+  for (const group of groups) {
+    const touched = [...new Set([...groupReads(graph, group), group.output])].map((value) => {
+      const view = views.get(value);
+      const start = view?.byteOffset ?? 0;
+      return { value, owner: view?.base ?? value, start, end: start + bytes(value) };
+    });
+    for (let i = 0; i < touched.length; i++)
+      for (let j = i + 1; j < touched.length; j++) {
+        const [a, b] = [touched[i], touched[j]];
+        if (a.owner !== b.owner || a.end <= b.start || b.end <= a.start) continue;
+        for (const value of [a.value, b.value]) if (views.has(value)) conflicts.add(value);
+      }
+  }
+  return conflicts;
 }

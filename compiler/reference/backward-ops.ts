@@ -3,11 +3,6 @@
 import type { ReferenceOp } from "./backward/common.js";
 import { attentionGradKvRef, attentionGradQRef } from "./backward/attention.js";
 import {
-  attnresGradSourcesRef,
-  attnresStaticGradLogitsRef,
-  attnresStaticGradSourcesRef,
-} from "./backward/attnres.js";
-import {
   fillRef,
   geluGradRef,
   reduceLeadingRef,
@@ -38,9 +33,6 @@ export const BACKWARD_REFERENCE_OPS = {
   rope_grad: ropeGradRef,
   attention_grad_q: attentionGradQRef,
   attention_grad_kv: attentionGradKvRef,
-  attnres_grad_sources: attnresGradSourcesRef,
-  attnres_static_grad_sources: attnresStaticGradSourcesRef,
-  attnres_static_grad_logits: attnresStaticGradLogitsRef,
   embedding_grad: embeddingGradRef,
   add_positions_grad_table: addPositionsGradTableRef,
   cross_entropy_grad: crossEntropyGradRef,

@@ -10,11 +10,11 @@ import { zerosF } from "./tensor.js";
 
 export type ReferenceOp = (inputs: Tensor[], node: Node) => Tensor;
 
-function lastDim(t: Tensor): number {
+export function lastDim(t: Tensor): number {
   return t.type.shape[t.type.shape.length - 1];
 }
 
-function attrNumber(node: Node, key: string): number {
+export function attrNumber(node: Node, key: string): number {
   const v = node.attrs[key];
   if (typeof v !== "number")
     throw new Error(`${node.op} node %${node.id}: attribute ${key} must be a number`);
@@ -27,12 +27,12 @@ function mapElementwise(x: Tensor, node: Node, fn: (v: number) => number): Tenso
   return out;
 }
 
-function sigmoid(v: number): number {
+export function sigmoid(v: number): number {
   return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
 }
 
 /** softmax of a short list, shifted by its maximum so large logits do not overflow */
-function softmaxList(logits: number[]): number[] {
+export function softmaxList(logits: number[]): number[] {
   const max = Math.max(...logits);
   const exps = logits.map((l) => Math.exp(l - max));
   const total = exps.reduce((a, b) => a + b, 0);
@@ -212,67 +212,6 @@ const attention: ReferenceOp = ([q, k, v], node) => {
   return out;
 };
 
-export function normaliseDepthScores(logits: number[], score: unknown): number[] {
-  if (score === "softmax") return softmaxList(logits);
-  if (score === "sigmoid") return logits.map(sigmoid);
-  throw new Error(`attnres score must be softmax or sigmoid, got ${String(score)}`);
-}
-
-/** out[p] = sum_i alpha_i(p) * s_i[p], where alphaAt gives the depth weights of position p */
-function mixSources(
-  sources: Tensor[],
-  node: Node,
-  alphaAt: (position: number, d: number) => number[],
-): Tensor {
-  const d = lastDim(sources[0]);
-  const out = zerosF(node.type.shape);
-  for (let p = 0; p < rowsOf(node.type.shape); p++) {
-    const alpha = alphaAt(p, d);
-    for (let i = 0; i < sources.length; i++)
-      for (let j = 0; j < d; j++) out.data[p * d + j] += alpha[i] * sources[i].data[p * d + j];
-  }
-  return out;
-}
-
-/**
- * The depth weights alpha_i(p) of an `attnres` or `attnres_static` node at position p, from its
- * operands (sources, then query and key gain, or the static logits). Exported so that analyses
- * (ablate/probe.ts) read exactly the weights the op mixes with.
- */
-export function depthWeightsAt(node: Node, inputs: Tensor[], p: number): number[] {
-  const count = attrNumber(node, "sources");
-  if (node.op === "attnres_static")
-    return normaliseDepthScores(Array.from(inputs[count].data), node.attrs.score);
-  if (node.op !== "attnres") throw new Error(`depthWeightsAt: %${node.id} is ${node.op}, not an aggregation`);
-  const sources = inputs.slice(0, count);
-  const eps = attrNumber(node, "eps");
-  const keyNorm = node.attrs.key_norm === true;
-  const query = inputs[count];
-  const gain = keyNorm ? inputs[count + 1] : undefined;
-  const d = lastDim(sources[0]);
-  // a projected query is per position ([..., d]); a learned vector is shared ([d])
-  const queryBase = query.type.shape.length > 1 ? p * d : 0;
-  const logits = sources.map((s) => {
-    const inv = keyNorm ? inverseRms(s.data, p * d, d, eps) : 1;
-    let dot = 0;
-    for (let j = 0; j < d; j++) {
-      const key = s.data[p * d + j] * inv * (gain ? gain.data[j] : 1);
-      dot += query.data[queryBase + j] * key;
-    }
-    return dot;
-  });
-  return normaliseDepthScores(logits, node.attrs.score);
-}
-
-const attnres: ReferenceOp = (inputs, node) =>
-  mixSources(inputs.slice(0, attrNumber(node, "sources")), node, (p) => depthWeightsAt(node, inputs, p));
-
-const attnresStatic: ReferenceOp = (inputs, node) => {
-  const count = attrNumber(node, "sources");
-  const alpha = normaliseDepthScores(Array.from(inputs[count].data), node.attrs.score);
-  return mixSources(inputs.slice(0, count), node, () => alpha);
-};
-
 const crossEntropy: ReferenceOp = ([logits, targets], node) => {
   const vocab = lastDim(logits);
   const positions = rowsOf(logits.type.shape);
@@ -308,7 +247,5 @@ export const REFERENCE_OPS = {
   layernorm,
   rope,
   attention,
-  attnres,
-  attnres_static: attnresStatic,
   cross_entropy: crossEntropy,
 } satisfies Record<string, ReferenceOp>;

@@ -52,10 +52,18 @@ function exitsWithin(pid: number, ms: number): boolean {
 export class RunLockedError extends Error {}
 
 /** Takes the run directory's lock; returns the function that releases it. */
+function readOwner(path: string): number | undefined {
+  try {
+    return Number.parseInt(readFileSync(path, "utf8"), 10);
+  } catch {
+    return undefined; // removed meanwhile
+  }
+}
+
 export function lockRun(runDir: string): () => void {
   makeOutputDir(runDir);
   const path = join(runDir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(path, "wx");
       writeSync(fd, `${process.pid}\n`);
@@ -69,7 +77,11 @@ export function lockRun(runDir: string): () => void {
           `${runDir} is in use by another archc train (pid ${owner}); wait for it, or remove ${path} if that is wrong`,
         );
       }
-      rmSync(path, { force: true }); // stale: its owner is gone
+      // stale: its owner is gone. Remove it only if it still names that owner: another process that
+      // waited for the same owner may have taken the lock since (its own file must not be removed)
+      const current = readOwner(path);
+      if (current === owner || (!Number.isInteger(owner) && !Number.isInteger(current)))
+        rmSync(path, { force: true });
     }
   }
   throw new RunLockedError(`could not take the lock ${path}`);

@@ -2,11 +2,6 @@
 
 import type { KernelTemplate } from "../../template.js";
 import { attentionGradKvTemplate, attentionGradQTemplate } from "./attention.js";
-import {
-  attnresGradSourcesTemplate,
-  attnresStaticGradLogitsTemplate,
-  attnresStaticGradSourcesTemplate,
-} from "./attnres.js";
 import { addPositionsGradTableTemplate, crossEntropyGradTemplate, embeddingGradTemplate } from "./lookup.js";
 import {
   layernormGradGainTemplate,
@@ -32,9 +27,6 @@ export const BACKWARD_TEMPLATES = {
   rope_grad: ropeGradTemplate,
   attention_grad_q: attentionGradQTemplate,
   attention_grad_kv: attentionGradKvTemplate,
-  attnres_grad_sources: attnresGradSourcesTemplate,
-  attnres_static_grad_sources: attnresStaticGradSourcesTemplate,
-  attnres_static_grad_logits: attnresStaticGradLogitsTemplate,
   embedding_grad: embeddingGradTemplate,
   add_positions_grad_table: addPositionsGradTableTemplate,
   cross_entropy_grad: crossEntropyGradTemplate,

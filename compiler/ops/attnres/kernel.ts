@@ -3,8 +3,8 @@
 // the row into the output with an online softmax over depth (or a sigmoid weight).
 
 import { rowsOf } from "../../ir/ops.js";
-import { SIGMOID_HELPER } from "../elementwise-ops.js";
-import type { KernelTemplate } from "../template.js";
+import { SIGMOID_HELPER } from "../../codegen/elementwise-ops.js";
+import type { KernelTemplate } from "../../codegen/template.js";
 import {
   LINEAR_WORKGROUP,
   SPREAD_BUILTINS,
@@ -13,8 +13,8 @@ import {
   spreadWorkgroups,
   u32Constants,
   workgroupSumHelper,
-} from "../wgsl.js";
-import { rowWorkgroupSize } from "./norm.js";
+} from "../../codegen/wgsl.js";
+import { rowWorkgroupSize } from "../../codegen/templates/norm.js";
 import { sourceReader } from "./sources.js";
 
 export const attnresTemplate: KernelTemplate = {

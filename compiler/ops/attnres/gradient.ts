@@ -2,7 +2,7 @@
 // every gradient, packed (see attnres_grad_sources); a [D] query's or gain's gradient is then the
 // sum of its per-token entries over the tokens.
 
-import type { GradRule } from "./types.js";
+import type { GradRule } from "../../passes/grad-rules/types.js";
 
 export const attnresGrad: GradRule = (ctx) => {
   const { sources, score, key_norm, eps } = ctx.node.attrs;

@@ -5,9 +5,15 @@
 
 import { numel } from "../../ir/ir.js";
 import type { Node } from "../../ir/ir.js";
-import type { Tensor } from "../tensor.js";
-import type { ReferenceOp } from "./common.js";
-import { attrNumber, floats, normaliseScores, resultOf, scoreBackward } from "./common.js";
+import type { Tensor } from "../../reference/tensor.js";
+import type { ReferenceOp } from "../../reference/backward/common.js";
+import {
+  attrNumber,
+  floats,
+  normaliseScores,
+  resultOf,
+  scoreBackward,
+} from "../../reference/backward/common.js";
 
 interface AttnresGrads {
   sources: Float64Array; // packed [S, B, T, D]

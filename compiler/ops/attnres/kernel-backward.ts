@@ -3,11 +3,11 @@
 // once; one invocation per token then writes all S source gradients and the token's terms of the
 // query and gain gradients from them (the graph sums those over tokens with reduce_leading).
 
-import type { Node } from "../../../ir/ir.js";
-import { numel } from "../../../ir/ir.js";
-import type { KernelTemplate, TemplateContext } from "../../template.js";
-import { f32Literal } from "../../wgsl.js";
-import { keepBound, perItem } from "./common.js";
+import type { Node } from "../../ir/ir.js";
+import { numel } from "../../ir/ir.js";
+import type { KernelTemplate, TemplateContext } from "../../codegen/template.js";
+import { f32Literal } from "../../codegen/wgsl.js";
+import { keepBound, perItem } from "../../codegen/kernels/backward/common.js";
 
 interface Layout {
   count: number;

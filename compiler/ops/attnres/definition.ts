@@ -1,0 +1,87 @@
+// The attention-residual ops: their operands, attributes and shape rules. AttnRes replaces the
+// fixed residual sum with softmax attention over depth (arXiv 2603.15031); attnres_static is the
+// input-independent ablation. The backward ops are what their gradient rules (gradient.ts) emit.
+
+import { sameShape } from "../../ir/ir.js";
+import { withUpstream } from "../../ir/ops-backward.js";
+import { f32, fail, last, num, sameAs, type OpDef } from "../../ir/ops.js";
+
+export const ATTNRES_FORWARD_OPS = {
+  attnres: {
+    doc:
+      "AttnRes depth aggregation over `sources` sources s_i[B,T,D] (operands 0..S-1), then the query " +
+      "(operand S: [D], or [B,T,D] for a projected query), then the key-norm gain [D] when key_norm. " +
+      "key_i = key_norm ? s_i / sqrt(mean(s_i^2) + eps) * gain : s_i; logit_i = query · key_i; " +
+      "alpha = softmax over i (or sigmoid of each logit); out = sum_i alpha_i s_i",
+    arity: "variadic",
+    attrs: ["sources", "score", "key_norm", "eps"],
+    infer: (inputs, a) => {
+      const s = num(a, "sources");
+      const keyNorm = a.key_norm === true;
+      if (a.score !== "softmax" && a.score !== "sigmoid") fail("attnres score must be softmax or sigmoid");
+      if (s < 1) fail("attnres needs at least one source");
+      if (inputs.length !== s + 1 + (keyNorm ? 1 : 0))
+        fail(`attnres expects ${s + 1 + (keyNorm ? 1 : 0)} operands`);
+      const src = inputs.slice(0, s);
+      const out = sameAs(src);
+      const d = last(out.shape);
+      const q = inputs[s];
+      if (!(sameShape(q.shape, [d]) || sameShape(q.shape, out.shape)))
+        fail("attnres query must be [D] or [B,T,D]");
+      if (keyNorm && !sameShape(inputs[s + 1].shape, [d])) fail("attnres key-norm gain must be [D]");
+      return out;
+    },
+  },
+  attnres_static: {
+    doc:
+      "input-independent AttnRes (ablation): operands s_0..s_{S-1}[B,T,D] then logits[S]; " +
+      "alpha = softmax(logits) (or sigmoid of each); out = sum_i alpha_i s_i",
+    arity: "variadic",
+    attrs: ["sources", "score"],
+    infer: (inputs, a) => {
+      const s = num(a, "sources");
+      if (inputs.length !== s + 1) fail(`attnres_static expects ${s + 1} operands`);
+      const out = sameAs(inputs.slice(0, s));
+      if (!sameShape(inputs[s].shape, [s])) fail(`attnres_static logits must be [${s}]`);
+      return out;
+    },
+  },
+} satisfies Record<string, OpDef>;
+
+export const ATTNRES_BACKWARD_OPS = {
+  attnres_grad_sources: {
+    doc:
+      "all gradients of attnres from one pass over the sources, packed as [S+1(+1),B,T,D]: entries 0..S-1 are " +
+      "d(source_i) = alpha_i dy plus the path through the logit (and the key norm); entry S is each token's " +
+      "query gradient sum_i dlogit_i key_i; with key_norm, entry S+1 is each token's gain gradient " +
+      "sum_i dlogit_i query s_i r_i. A [D] query's or gain's gradient is the sum over tokens (reduce_leading). " +
+      "Operands: attnres's operands, then dy",
+    arity: "variadic",
+    attrs: ["sources", "score", "key_norm", "eps"],
+    infer: (inputs, a) => {
+      const { out } = withUpstream("attnres", inputs, a, ATTNRES_FORWARD_OPS.attnres);
+      const entries = num(a, "sources") + 1 + (a.key_norm === true ? 1 : 0);
+      return f32([entries, ...out.shape]);
+    },
+  },
+  attnres_static_grad_sources: {
+    doc: "d(source_i) of attnres_static packed as [S,B,T,D]: alpha_i dy; operands: attnres_static's operands, then dy",
+    arity: "variadic",
+    attrs: ["sources", "score"],
+    infer: (inputs, a) => {
+      const { out } = withUpstream("attnres_static", inputs, a, ATTNRES_FORWARD_OPS.attnres_static);
+      return f32([num(a, "sources"), ...out.shape]);
+    },
+  },
+  attnres_static_grad_logits: {
+    doc:
+      "d(logits) of attnres_static: the softmax (or sigmoid) Jacobian applied to dalpha_i = sum_{b,t,d} dy s_i; " +
+      "result [S]; operands: attnres_static's operands, then dy",
+    arity: "variadic",
+    attrs: ["sources", "score"],
+    infer: (inputs, a) => {
+      withUpstream("attnres_static", inputs, a, ATTNRES_FORWARD_OPS.attnres_static);
+      return f32([num(a, "sources")]);
+    },
+  },
+} satisfies Record<string, OpDef>;
