@@ -19,19 +19,3 @@ export type FlopRule = (graph: Graph, node: Node) => FlopBreakdown;
 export const ZERO_FLOPS: FlopBreakdown = { matmul: 0, attention: 0, attnres: 0 };
 
 export const uncounted: FlopRule = () => ({ ...ZERO_FLOPS });
-
-export const matmulFlops: FlopRule = (graph, node) => {
-  const a = graph.nodes[node.inputs[0]].type.shape;
-  // the contracted dimension is whichever side of a is not kept in the result
-  const k = node.attrs.ta === true ? rowsOf(a) : a[a.length - 1];
-  return { ...ZERO_FLOPS, matmul: 2 * numel(node.type.shape) * k };
-};
-
-export const attentionFlops: FlopRule = (_graph, node) => {
-  const [batch, seq] = node.type.shape;
-  const heads = node.attrs.heads as number;
-  const headDim = node.attrs.head_dim as number;
-  const causalPairs = (seq * (seq + 1)) / 2;
-  // one multiply-add per dimension for q·k, and again for weighting v
-  return { ...ZERO_FLOPS, attention: batch * heads * causalPairs * 2 * headDim * 2 };
-};

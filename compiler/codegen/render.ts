@@ -5,7 +5,7 @@
 import type { Graph, Node } from "../ir/ir.js";
 import type { FusedGroup } from "../passes/fusion.js";
 import { groupNodes, groupReads } from "../passes/fusion.js";
-import { ELEMENTWISE_WGSL } from "./elementwise-ops.js";
+import { ELEMENTWISE_WGSL } from "../ops/elementwise/wgsl.js";
 import type { BufferPlan, Kernel, KernelBinding } from "./kernel.js";
 import { bindPools, MAX_VALUE_BINDINGS } from "./pooled.js";
 import { kernelTemplate } from "../ops/registry.js";

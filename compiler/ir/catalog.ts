@@ -4,22 +4,56 @@
 // holds never depends on which module was imported first.
 
 import type { Attrs, TensorType } from "./ir.js";
-import { ATTNRES_BACKWARD_OPS, ATTNRES_FORWARD_OPS } from "../ops/attnres/definition.js";
-import { BACKWARD_OPS } from "./ops-backward.js";
+import { ATTENTION_FORWARD_OPS, ATTENTION_BACKWARD_OPS } from "../ops/attention/definition.js";
+import { ATTNRES_FORWARD_OPS, ATTNRES_BACKWARD_OPS } from "../ops/attnres/definition.js";
+import { ELEMENTWISE_FORWARD_OPS, ELEMENTWISE_BACKWARD_OPS } from "../ops/elementwise/definition.js";
+import { LOOKUP_FORWARD_OPS, LOOKUP_BACKWARD_OPS } from "../ops/lookup/definition.js";
+import { MATMUL_FORWARD_OPS } from "../ops/matmul/definition.js";
+import { NORMS_FORWARD_OPS, NORMS_BACKWARD_OPS } from "../ops/norms/definition.js";
+import { ROPE_FORWARD_OPS, ROPE_BACKWARD_OPS } from "../ops/rope/definition.js";
+import { PLUMBING_OPS_DEFS } from "../ops/plumbing/definition.js";
 import { FORWARD_OPS, ShapeError, type OpDef } from "./ops.js";
 
-/** the forward ops: those lowering emits, which autodiff differentiates */
-export const FORWARD_CATALOG: Readonly<Record<string, OpDef>> = { ...FORWARD_OPS, ...ATTNRES_FORWARD_OPS };
+/** the forward ops: those lowering emits, which autodiff differentiates (and the leaves) */
+export const FORWARD_CATALOG: Readonly<Record<string, OpDef>> = {
+  ...FORWARD_OPS,
+  ...ATTENTION_FORWARD_OPS,
+  ...ATTNRES_FORWARD_OPS,
+  ...ELEMENTWISE_FORWARD_OPS,
+  ...LOOKUP_FORWARD_OPS,
+  ...MATMUL_FORWARD_OPS,
+  ...NORMS_FORWARD_OPS,
+  ...ROPE_FORWARD_OPS,
+};
 
 /** the ops autodiff emits */
-export const BACKWARD_CATALOG: Readonly<Record<string, OpDef>> = { ...BACKWARD_OPS, ...ATTNRES_BACKWARD_OPS };
+export const BACKWARD_CATALOG: Readonly<Record<string, OpDef>> = {
+  ...ATTENTION_BACKWARD_OPS,
+  ...ATTNRES_BACKWARD_OPS,
+  ...ELEMENTWISE_BACKWARD_OPS,
+  ...LOOKUP_BACKWARD_OPS,
+  ...NORMS_BACKWARD_OPS,
+  ...ROPE_BACKWARD_OPS,
+  ...PLUMBING_OPS_DEFS,
+};
 
 /** the name of every op of the IR */
 export type OpName =
   | keyof typeof FORWARD_OPS
-  | keyof typeof BACKWARD_OPS
+  | keyof typeof ATTENTION_FORWARD_OPS
+  | keyof typeof ATTENTION_BACKWARD_OPS
   | keyof typeof ATTNRES_FORWARD_OPS
-  | keyof typeof ATTNRES_BACKWARD_OPS;
+  | keyof typeof ATTNRES_BACKWARD_OPS
+  | keyof typeof ELEMENTWISE_FORWARD_OPS
+  | keyof typeof ELEMENTWISE_BACKWARD_OPS
+  | keyof typeof LOOKUP_FORWARD_OPS
+  | keyof typeof LOOKUP_BACKWARD_OPS
+  | keyof typeof MATMUL_FORWARD_OPS
+  | keyof typeof NORMS_FORWARD_OPS
+  | keyof typeof NORMS_BACKWARD_OPS
+  | keyof typeof ROPE_FORWARD_OPS
+  | keyof typeof ROPE_BACKWARD_OPS
+  | keyof typeof PLUMBING_OPS_DEFS;
 
 export const OPS: Readonly<Record<string, OpDef>> = { ...FORWARD_CATALOG, ...BACKWARD_CATALOG };
 

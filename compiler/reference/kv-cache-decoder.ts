@@ -8,7 +8,7 @@ import type { Graph, Node } from "../ir/ir.js";
 import { lowerModel } from "../ir/lower.js";
 import type { ModelSpec } from "../../format/spec.js";
 import { evaluateNode } from "./evaluate.js";
-import { ropeHead } from "./ops.js";
+import { ropeHead } from "../ops/rope/reference.js";
 import { fromInts, zerosF, type Tensor } from "./tensor.js";
 import type { Decoder, Logits } from "../../format/decoder.js";
 

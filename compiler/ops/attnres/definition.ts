@@ -3,7 +3,7 @@
 // input-independent ablation. The backward ops are what their gradient rules (gradient.ts) emit.
 
 import { sameShape } from "../../ir/ir.js";
-import { withUpstream } from "../../ir/ops-backward.js";
+import { withUpstream } from "../../ir/grad-shapes.js";
 import { f32, fail, last, num, sameAs, type OpDef } from "../../ir/ops.js";
 
 export const ATTNRES_FORWARD_OPS = {

@@ -2,7 +2,7 @@
 // invocation mixes one element across all sources.
 
 import { numel } from "../../ir/ir.js";
-import { SIGMOID_HELPER } from "../../codegen/elementwise-ops.js";
+import { SIGMOID_HELPER } from "../elementwise/wgsl.js";
 import type { KernelTemplate } from "../../codegen/template.js";
 import { LINEAR_WORKGROUP, SPREAD_BUILTINS, spreadWorkgroups, u32Constants } from "../../codegen/wgsl.js";
 import { sourceReader } from "./sources.js";

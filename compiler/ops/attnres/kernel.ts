@@ -3,7 +3,7 @@
 // the row into the output with an online softmax over depth (or a sigmoid weight).
 
 import { rowsOf } from "../../ir/ops.js";
-import { SIGMOID_HELPER } from "../../codegen/elementwise-ops.js";
+import { SIGMOID_HELPER } from "../elementwise/wgsl.js";
 import type { KernelTemplate } from "../../codegen/template.js";
 import {
   LINEAR_WORKGROUP,
@@ -14,7 +14,7 @@ import {
   u32Constants,
   workgroupSumHelper,
 } from "../../codegen/wgsl.js";
-import { rowWorkgroupSize } from "../../codegen/templates/norm.js";
+import { rowWorkgroupSize } from "../norms/kernel.js";
 import { sourceReader } from "./sources.js";
 
 export const attnresTemplate: KernelTemplate = {
