@@ -29,8 +29,7 @@ import { lowerModel } from "../compiler/ir/lower.js";
 import { differentiate } from "../compiler/passes/autodiff.js";
 import { STORAGE_OFFSET_ALIGNMENT } from "../compiler/passes/plan.js";
 import type { ModelSpec, TrainSpec } from "../format/spec.js";
-import type { Executable } from "../format/archx.js";
-import { pipelineKey } from "../runtime/executor.js";
+import { moduleCode, type Executable } from "../format/archx.js";
 import { adamwChunks } from "../runtime/optim/adamw-gpu.js";
 import { flatLayout } from "../runtime/optim/layout.js";
 import { defaultTrainSpec } from "../runtime/train/defaults.js";
@@ -174,7 +173,7 @@ function measure(depth: number, kind: string) {
   // the optimizer's dispatches over the flat parameter array, as GpuAdamw lays them out
   const layout = flatLayout(step.exe.params, STORAGE_OFFSET_ALIGNMENT / 4);
   const chunks = adamwChunks(layout.total, DEFAULT_BINDING_BYTES, STORAGE_OFFSET_ALIGNMENT).length;
-  const keys = (exe: Executable) => new Set(exe.modules.map(pipelineKey));
+  const keys = (exe: Executable) => new Set(exe.modules.map(moduleCode));
   const stepKeys = keys(step.exe);
   const forwardKeys = keys(forward.exe);
   return {

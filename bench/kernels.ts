@@ -11,7 +11,6 @@ import type { Graph } from "../compiler/ir/ir.js";
 import { numel } from "../compiler/ir/ir.js";
 import { compileGraph } from "../compiler/compile.js";
 import { withDevice } from "../runtime/device.js";
-import type { AdapterDescription } from "../runtime/device.js";
 import { Executor } from "../runtime/executor.js";
 import { datasheetPeak, nominalCpuGflops } from "./peak.js";
 

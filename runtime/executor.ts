@@ -16,9 +16,6 @@ export class ExecutorError extends Error {}
 // different layers differ only in the comments naming their scope and values.
 const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
-/** the pipeline cache's key: a module's code without comments */
-export const pipelineKey = moduleCode;
-
 function cachedPipelines(device: GPUDevice): Map<string, GPUComputePipeline> {
   let cache = pipelineCache.get(device);
   if (!cache) {
@@ -96,7 +93,7 @@ export class Executor {
     const cache = cachedPipelines(device);
     for (const kernel of this.exe.kernels) {
       const code = this.exe.modules[kernel.module];
-      const key = pipelineKey(code);
+      const key = moduleCode(code);
       let pipeline = cache.get(key);
       if (!pipeline) {
         const module = device.createShaderModule({ label: kernel.name, code });

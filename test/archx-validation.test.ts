@@ -11,6 +11,7 @@ import { lowerModel } from "../compiler/ir/lower.js";
 import { differentiate } from "../compiler/passes/autodiff.js";
 import { ArchxError, loadExecutable, writeExecutable, type Executable } from "../format/archx.js";
 import { DamagedFileError } from "../format/damaged-file.js";
+import { expectDamaged } from "./damaged-support.js";
 import { FULL, tinySpec } from "./golden/specs.js";
 
 const dir = mkdtempSync(join(tmpdir(), "archc-archx-"));
@@ -20,21 +21,6 @@ const executables: [string, Executable][] = [
   ["forward", compileGraph(forward, { batch: 1, seq: 4, vocab: 16 })],
   ["training", compileGraph(differentiate(forward), { batch: 1, seq: 4, vocab: 16 })],
 ];
-
-function expectDamaged(label: string, path: string, action: () => unknown): void {
-  let thrown: unknown;
-  try {
-    action();
-  } catch (err) {
-    thrown = err;
-  }
-  if (!(thrown instanceof DamagedFileError))
-    throw new Error(
-      `${label}: expected a DamagedFileError, got ${thrown === undefined ? "success" : String(thrown)}\n${(thrown as Error)?.stack ?? ""}`,
-    );
-  expect(thrown.path, label).toBe(path);
-  expect(thrown.message.startsWith(`${path}: `), label).toBe(true);
-}
 
 type Mutable = Record<string, any>;
 

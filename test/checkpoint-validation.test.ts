@@ -32,6 +32,7 @@ import { initParams } from "../runtime/init.js";
 import { parseSafetensors } from "../runtime/safetensors.js";
 import { restoreEngine } from "../runtime/train/resume.js";
 import type { StepEngine } from "../runtime/train/engine.js";
+import { expectDamaged } from "./damaged-support.js";
 import { tinySpec } from "./golden/specs.js";
 
 const model: ModelSpec = tinySpec({ vocab: 12, dim: 8, heads: 2, hidden: 12, layers: 1, context: 8 });
@@ -92,24 +93,6 @@ function freshRun(): { run: string; dir: string } {
 const needed = (info: CheckpointInfo) =>
   new Map(lowerModel(info.model, { batch: 1, seq: 1 }).params.map((p) => [p.name, p.shape]));
 const load = (dir: string) => loadCheckpoint(dir, { optimizer: true, expectedShapes: needed });
-
-/** Runs `action`; it must fail with a DamagedFileError whose path is `path` (and nothing else). */
-function expectDamaged(label: string, path: string | RegExp, action: () => unknown): DamagedFileError {
-  let thrown: unknown;
-  try {
-    action();
-  } catch (err) {
-    thrown = err;
-  }
-  if (!(thrown instanceof DamagedFileError))
-    throw new Error(
-      `${label}: expected a DamagedFileError, got ${thrown === undefined ? "success" : String(thrown)}\n${(thrown as Error)?.stack ?? ""}`,
-    );
-  if (typeof path === "string") expect(thrown.path, label).toBe(path);
-  else expect(thrown.path, label).toMatch(path);
-  expect(thrown.message.startsWith(`${thrown.path}: `), label).toBe(true);
-  return thrown;
-}
 
 function bitsOf(data: Float32Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

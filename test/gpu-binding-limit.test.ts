@@ -21,7 +21,7 @@ import { runOutputs } from "../compiler/reference/interpreter.js";
 import { fromInts } from "../compiler/reference/tensor.js";
 import { GpuTrainingEngine } from "../runtime/train/gpu-engine.js";
 import { attnResidual as attn, tinySpec } from "./golden/specs.js";
-import { seededRandom } from "./gradcheck-support.js";
+import { randomStart, seededRandom } from "./gradcheck-support.js";
 import { readF32, relativeError } from "./gpu-harness.js";
 
 describe("AdamW chunk plan", () => {
@@ -214,13 +214,7 @@ describe("training a model whose parameters exceed the storage binding limit", (
     const layout = flatLayout(graph.params, 64);
     expect(layout.total * 4, "the parameters span several bindings").toBeGreaterThan(4 * BINDING_BYTES);
     const mask = decayMask(layout);
-    const start = new Map(
-      graph.params.map((p) => [
-        p.name,
-        Float32Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.3),
-      ]),
-    );
-    const zeros = new Map([...start].map(([name, values]) => [name, new Float32Array(values.length)]));
+    const { start, zeros } = randomStart(graph.params, rand, 0.3);
     const engine = await GpuTrainingEngine.create({
       program: compileTraining(MODEL, { batch: BATCH, seq: SEQ }),
       train: TRAIN,

@@ -18,7 +18,7 @@ import { runOutputs } from "../compiler/reference/interpreter.js";
 import { fromInts } from "../compiler/reference/tensor.js";
 import { GpuTrainingEngine } from "../runtime/train/gpu-engine.js";
 import { attnResidual as attn, tinySpec } from "./golden/specs.js";
-import { seededRandom } from "./gradcheck-support.js";
+import { randomStart, seededRandom } from "./gradcheck-support.js";
 import { openRealDevice, relativeError } from "./gpu-harness.js";
 
 let gpu: GpuContext;
@@ -90,13 +90,7 @@ async function expectStepsMatch(model: ModelSpec, seed: number, steps: number): 
   const layout = flatLayout(graph.params);
   const mask = decayMask(layout);
   // random everywhere, pseudo-queries included, so every AttnRes path carries gradient
-  const start = new Map(
-    graph.params.map((p) => [
-      p.name,
-      Float32Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.4),
-    ]),
-  );
-  const zeros = new Map([...start].map(([name, values]) => [name, new Float32Array(values.length)]));
+  const { start, zeros } = randomStart(graph.params, rand, 0.4);
   // Every step runs under the smallest storage-binding budget its bindings fit, below its largest
   // pool: kernels that touch many values (AttnRes) bind byte ranges of pools, never whole pools,
   // and AdamW walks the flat arrays in chunks (rounded to its 8 KiB chunk granularity).

@@ -116,3 +116,22 @@ function chooseCoordinates(length: number, samples: number | undefined, rand: ()
   while (chosen.size < samples) chosen.add(Math.floor(rand() * length));
   return [...chosen];
 }
+
+/**
+ * A training state to start from: every parameter uniform in (-spread, spread), from `rand`, and
+ * zero moments.
+ */
+export function randomStart(
+  params: { name: string; shape: number[] }[],
+  rand: () => number,
+  spread: number,
+): { start: Map<string, Float32Array>; zeros: Map<string, Float32Array> } {
+  const start = new Map(
+    params.map((p) => [
+      p.name,
+      Float32Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * spread),
+    ]),
+  );
+  const zeros = new Map([...start].map(([name, values]) => [name, new Float32Array(values.length)]));
+  return { start, zeros };
+}

@@ -5,8 +5,6 @@
 // to the products and the same for every residual variant.
 
 import type { Graph, Node } from "../ir/ir.js";
-import { numel } from "../ir/ir.js";
-import { rowsOf } from "../ir/ops.js";
 
 export interface FlopBreakdown {
   matmul: number;

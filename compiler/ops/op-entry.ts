@@ -1,10 +1,10 @@
 // What the compiler needs of one op: the parts an op-registry entry holds (registry.ts). An op
 // family (compiler/ops/<family>/index.ts) builds its entries from these types.
 
-import type { FlopRule } from "../analysis/flops.js";
+import { uncounted, type FlopRule } from "../analysis/flops.js";
 import type { KernelTemplate } from "../codegen/template.js";
 import type { OpDef } from "../ir/ops.js";
-import type { FusionRule } from "../passes/fusion-rules.js";
+import { UNFUSED, type FusionRule } from "../passes/fusion-rules.js";
 import type { GradRule } from "../passes/grad-rules/types.js";
 import type { ReferenceOp } from "../reference/backward/common.js";
 
@@ -20,4 +20,9 @@ export interface OpEntry {
   kernel: KernelTemplate | typeof NO_KERNEL;
   reference: ReferenceOp | typeof NO_KERNEL;
   flops: FlopRule;
+}
+
+/** an op that autodiff emits: its own kernel, never fused into and never differentiated */
+export function emittedOp(def: OpDef, kernel: KernelTemplate, reference: ReferenceOp): OpEntry {
+  return { def, gradient: NOT_DIFFERENTIATED, fusion: UNFUSED, kernel, reference, flops: uncounted };
 }

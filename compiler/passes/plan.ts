@@ -3,6 +3,7 @@
 // everything else shares a scratch pool in which values whose lifetimes do not overlap reuse
 // the same bytes. Offsets are aligned to the storage-binding offset alignment.
 
+import { VALUE_ALIGNMENT } from "../../format/archx.js";
 import type { Graph } from "../ir/ir.js";
 import { numel } from "../ir/ir.js";
 import type { BufferPlan, BufferSlot } from "../codegen/kernel.js";
@@ -10,8 +11,8 @@ import type { FusedGroup } from "./fusion.js";
 import { groupReads } from "./fusion.js";
 import type { View } from "./views.js";
 
-/** WebGPU's default (and largest allowed) minStorageBufferOffsetAlignment */
-export const STORAGE_OFFSET_ALIGNMENT = 256;
+/** WebGPU's default (and largest allowed) minStorageBufferOffsetAlignment: the format requires it */
+export const STORAGE_OFFSET_ALIGNMENT = VALUE_ALIGNMENT;
 
 export const POOL = { param: 0, input: 1, output: 2, scratch: 3, grad: 4 } as const;
 

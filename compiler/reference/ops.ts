@@ -4,8 +4,6 @@
 // its operands in catalog order and the node (for attrs and result type).
 
 import type { Node } from "../ir/ir.js";
-import { numel } from "../ir/ir.js";
-import { rowsOf } from "../ir/ops.js";
 import type { Tensor } from "./tensor.js";
 import { zerosF } from "./tensor.js";
 

@@ -2,9 +2,8 @@
 // the flash-style WGSL kernel and its backward kernels (kernel.ts, kernel-backward.ts), float64
 // references (reference.ts, reference-backward.ts) and FLOPs (flops.ts), as registry entries.
 
-import { uncounted } from "../../analysis/flops.js";
-import { ANCHOR_ONLY, UNFUSED } from "../../passes/fusion-rules.js";
-import { NOT_DIFFERENTIATED, type OpEntry } from "../op-entry.js";
+import { ANCHOR_ONLY } from "../../passes/fusion-rules.js";
+import { emittedOp, type OpEntry } from "../op-entry.js";
 import { ATTENTION_BACKWARD_OPS as B, ATTENTION_FORWARD_OPS as F } from "./definition.js";
 import { attentionFlops } from "./flops.js";
 import { attentionGrad } from "./gradient.js";
@@ -12,19 +11,6 @@ import { attentionGradKvTemplate, attentionGradQTemplate } from "./kernel-backwa
 import { attentionTemplate } from "./kernel.js";
 import { attentionGradKvRef, attentionGradQRef } from "./reference-backward.js";
 import { attentionReference } from "./reference.js";
-
-const backward = (
-  def: OpEntry["def"],
-  kernel: OpEntry["kernel"],
-  reference: OpEntry["reference"],
-): OpEntry => ({
-  def,
-  gradient: NOT_DIFFERENTIATED,
-  fusion: UNFUSED,
-  kernel,
-  reference,
-  flops: uncounted,
-});
 
 export const ATTENTION_OPS = {
   attention: {
@@ -35,6 +21,6 @@ export const ATTENTION_OPS = {
     reference: attentionReference,
     flops: attentionFlops,
   },
-  attention_grad_q: backward(B.attention_grad_q, attentionGradQTemplate, attentionGradQRef),
-  attention_grad_kv: backward(B.attention_grad_kv, attentionGradKvTemplate, attentionGradKvRef),
+  attention_grad_q: emittedOp(B.attention_grad_q, attentionGradQTemplate, attentionGradQRef),
+  attention_grad_kv: emittedOp(B.attention_grad_kv, attentionGradKvTemplate, attentionGradKvRef),
 } satisfies Record<string, OpEntry>;

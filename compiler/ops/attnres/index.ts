@@ -3,9 +3,8 @@
 // the source reader in sources.ts), float64 references (reference.ts, reference-backward.ts) and
 // FLOP counts (flops.ts), gathered here into the family's entries of the op registry.
 
-import { uncounted } from "../../analysis/flops.js";
-import { ANCHOR_ONLY, UNFUSED } from "../../passes/fusion-rules.js";
-import { NOT_DIFFERENTIATED, type OpEntry } from "../op-entry.js";
+import { ANCHOR_ONLY } from "../../passes/fusion-rules.js";
+import { emittedOp, type OpEntry } from "../op-entry.js";
 import { ATTNRES_BACKWARD_OPS as B, ATTNRES_FORWARD_OPS as F } from "./definition.js";
 import { attnresFlops } from "./flops.js";
 import { attnresGrad, attnresStaticGrad } from "./gradient.js";
@@ -22,20 +21,6 @@ import {
   attnresStaticGradSourcesRef,
 } from "./reference-backward.js";
 import { attnresReference, attnresStaticReference } from "./reference.js";
-
-/** an op autodiff emits: its own kernel, never fused into or differentiated */
-const backward = (
-  def: OpEntry["def"],
-  kernel: OpEntry["kernel"],
-  reference: OpEntry["reference"],
-): OpEntry => ({
-  def,
-  gradient: NOT_DIFFERENTIATED,
-  fusion: UNFUSED,
-  kernel,
-  reference,
-  flops: uncounted,
-});
 
 export const ATTNRES_OPS = {
   attnres: {
@@ -54,13 +39,13 @@ export const ATTNRES_OPS = {
     reference: attnresStaticReference,
     flops: attnresFlops,
   },
-  attnres_grad_sources: backward(B.attnres_grad_sources, attnresGradSourcesTemplate, attnresGradSourcesRef),
-  attnres_static_grad_sources: backward(
+  attnres_grad_sources: emittedOp(B.attnres_grad_sources, attnresGradSourcesTemplate, attnresGradSourcesRef),
+  attnres_static_grad_sources: emittedOp(
     B.attnres_static_grad_sources,
     attnresStaticGradSourcesTemplate,
     attnresStaticGradSourcesRef,
   ),
-  attnres_static_grad_logits: backward(
+  attnres_static_grad_logits: emittedOp(
     B.attnres_static_grad_logits,
     attnresStaticGradLogitsTemplate,
     attnresStaticGradLogitsRef,

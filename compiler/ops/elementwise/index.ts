@@ -4,10 +4,10 @@
 // references (reference.ts, reference-backward.ts), as registry entries.
 
 import { uncounted } from "../../analysis/flops.js";
-import { ELEMENTWISE, UNFUSED } from "../../passes/fusion-rules.js";
+import { ELEMENTWISE } from "../../passes/fusion-rules.js";
 import type { GradRule } from "../../passes/grad-rules/types.js";
 import type { ReferenceOp } from "../../reference/ops.js";
-import { NOT_DIFFERENTIATED, type OpEntry } from "../op-entry.js";
+import { emittedOp, type OpEntry } from "../op-entry.js";
 import { ELEMENTWISE_BACKWARD_OPS as B, ELEMENTWISE_FORWARD_OPS as F } from "./definition.js";
 import { addGrad, geluGrad, mulGrad, scaleGrad, siluGrad } from "./gradient.js";
 import { geluGradTemplate, siluGradTemplate } from "./kernel-backward.js";
@@ -25,25 +25,12 @@ const elementwise = (def: OpEntry["def"], gradient: GradRule, reference: Referen
   flops: uncounted,
 });
 
-const backward = (
-  def: OpEntry["def"],
-  kernel: OpEntry["kernel"],
-  reference: OpEntry["reference"],
-): OpEntry => ({
-  def,
-  gradient: NOT_DIFFERENTIATED,
-  fusion: UNFUSED,
-  kernel,
-  reference,
-  flops: uncounted,
-});
-
 export const ELEMENTWISE_OPS = {
   add: elementwise(F.add, addGrad, addReference),
   mul: elementwise(F.mul, mulGrad, mulReference),
   scale: elementwise(F.scale, scaleGrad, scaleReference),
   gelu: elementwise(F.gelu, geluGrad, geluReference),
   silu: elementwise(F.silu, siluGrad, siluReference),
-  gelu_grad: backward(B.gelu_grad, geluGradTemplate, geluGradRef),
-  silu_grad: backward(B.silu_grad, siluGradTemplate, siluGradRef),
+  gelu_grad: emittedOp(B.gelu_grad, geluGradTemplate, geluGradRef),
+  silu_grad: emittedOp(B.silu_grad, siluGradTemplate, siluGradRef),
 } satisfies Record<string, OpEntry>;

@@ -1,8 +1,7 @@
 // Pointwise derivatives of gelu and silu, the oracle for kernel-backward.ts.
 
-import { numel } from "../../ir/ir.js";
 import type { ReferenceOp } from "../../reference/backward/common.js";
-import { attrNumber, floats, resultOf, sigmoid } from "../../reference/backward/common.js";
+import { floats, resultOf, sigmoid } from "../../reference/backward/common.js";
 
 const GELU_K = Math.sqrt(2 / Math.PI);
 

@@ -1,6 +1,5 @@
 // Float64 references of the elementwise ops, as definition.ts states them.
 
-import { numel } from "../../ir/ir.js";
 import { attrNumber, mapElementwise, sigmoid, type ReferenceOp } from "../../reference/ops.js";
 import { zerosF } from "../../reference/tensor.js";
 

@@ -4,7 +4,7 @@
 
 import { uncounted } from "../../analysis/flops.js";
 import { ANCHOR_ONLY, UNFUSED } from "../../passes/fusion-rules.js";
-import { NOT_DIFFERENTIATED, type OpEntry } from "../op-entry.js";
+import { emittedOp, type OpEntry } from "../op-entry.js";
 import { LOOKUP_BACKWARD_OPS as B, LOOKUP_FORWARD_OPS as F } from "./definition.js";
 import { crossEntropyGrad } from "./gradient-loss.js";
 import { addPositionsGrad, embeddingGrad } from "./gradient.js";
@@ -18,19 +18,6 @@ import { crossEntropyTemplate } from "./kernel-loss.js";
 import { addPositionsTemplate } from "./kernel-positions.js";
 import { addPositionsGradTableRef, crossEntropyGradRef, embeddingGradRef } from "./reference-backward.js";
 import { addPositionsReference, crossEntropyReference, embeddingReference } from "./reference.js";
-
-const backward = (
-  def: OpEntry["def"],
-  kernel: OpEntry["kernel"],
-  reference: OpEntry["reference"],
-): OpEntry => ({
-  def,
-  gradient: NOT_DIFFERENTIATED,
-  fusion: UNFUSED,
-  kernel,
-  reference,
-  flops: uncounted,
-});
 
 export const LOOKUP_OPS = {
   embedding: {
@@ -58,11 +45,11 @@ export const LOOKUP_OPS = {
     reference: crossEntropyReference,
     flops: uncounted,
   },
-  embedding_grad: backward(B.embedding_grad, embeddingGradTemplate, embeddingGradRef),
-  add_positions_grad_table: backward(
+  embedding_grad: emittedOp(B.embedding_grad, embeddingGradTemplate, embeddingGradRef),
+  add_positions_grad_table: emittedOp(
     B.add_positions_grad_table,
     addPositionsGradTableTemplate,
     addPositionsGradTableRef,
   ),
-  cross_entropy_grad: backward(B.cross_entropy_grad, crossEntropyGradTemplate, crossEntropyGradRef),
+  cross_entropy_grad: emittedOp(B.cross_entropy_grad, crossEntropyGradTemplate, crossEntropyGradRef),
 } satisfies Record<string, OpEntry>;

@@ -3,8 +3,8 @@
 // reference-backward.ts), as registry entries.
 
 import { uncounted } from "../../analysis/flops.js";
-import { ANCHOR_ONLY, UNFUSED } from "../../passes/fusion-rules.js";
-import { NOT_DIFFERENTIATED, type OpEntry } from "../op-entry.js";
+import { ANCHOR_ONLY } from "../../passes/fusion-rules.js";
+import { emittedOp, type OpEntry } from "../op-entry.js";
 import { NORMS_BACKWARD_OPS as B, NORMS_FORWARD_OPS as F } from "./definition.js";
 import { layernormGrad, rmsnormGrad } from "./gradient.js";
 import {
@@ -21,19 +21,6 @@ import {
   rmsnormGradXRef,
 } from "./reference-backward.js";
 import { layernormReference, rmsnormReference } from "./reference.js";
-
-const backward = (
-  def: OpEntry["def"],
-  kernel: OpEntry["kernel"],
-  reference: OpEntry["reference"],
-): OpEntry => ({
-  def,
-  gradient: NOT_DIFFERENTIATED,
-  fusion: UNFUSED,
-  kernel,
-  reference,
-  flops: uncounted,
-});
 
 export const NORMS_OPS = {
   rmsnorm: {
@@ -52,8 +39,8 @@ export const NORMS_OPS = {
     reference: layernormReference,
     flops: uncounted,
   },
-  rmsnorm_grad_x: backward(B.rmsnorm_grad_x, rmsnormGradXTemplate, rmsnormGradXRef),
-  rmsnorm_grad_gain: backward(B.rmsnorm_grad_gain, rmsnormGradGainTemplate, rmsnormGradGainRef),
-  layernorm_grad_x: backward(B.layernorm_grad_x, layernormGradXTemplate, layernormGradXRef),
-  layernorm_grad_gain: backward(B.layernorm_grad_gain, layernormGradGainTemplate, layernormGradGainRef),
+  rmsnorm_grad_x: emittedOp(B.rmsnorm_grad_x, rmsnormGradXTemplate, rmsnormGradXRef),
+  rmsnorm_grad_gain: emittedOp(B.rmsnorm_grad_gain, rmsnormGradGainTemplate, rmsnormGradGainRef),
+  layernorm_grad_x: emittedOp(B.layernorm_grad_x, layernormGradXTemplate, layernormGradXRef),
+  layernorm_grad_gain: emittedOp(B.layernorm_grad_gain, layernormGradGainTemplate, layernormGradGainRef),
 } satisfies Record<string, OpEntry>;
