@@ -10,6 +10,7 @@
 import type { Graph, Node } from "../compiler/ir/ir.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import type { ModelSpec, ResidualSpec } from "../format/spec.js";
+import { residualLabel } from "../format/spec.js";
 import { interpret } from "../compiler/reference/interpreter.js";
 import { depthWeightsAt } from "../compiler/ops/attnres/reference.js";
 import { fromInts, type Tensor } from "../compiler/reference/tensor.js";
@@ -35,17 +36,6 @@ export interface DepthProbe {
   sublayers: { name: string; inputRms: number; outputRms: number }[];
   /** RMS of what the final norm reads */
   finalRms: number;
-}
-
-export function residualLabel(residual: ResidualSpec): string {
-  if (residual.kind === "add") return "add";
-  const options: string[] = [];
-  if (residual.blocks !== null) options.push(`block=${residual.blocks}`);
-  if (!residual.keyNorm) options.push("key_norm=false");
-  if (residual.score !== "softmax") options.push(`score=${residual.score}`);
-  if (residual.weights !== "query") options.push(`weights=${residual.weights}`);
-  if (residual.query !== "vector") options.push(`query=${residual.query}`);
-  return options.length === 0 ? "attn" : `attn(${options.join(", ")})`;
 }
 
 export function rms(data: ArrayLike<number>): number {

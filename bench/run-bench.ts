@@ -3,6 +3,7 @@
 // object; formatBench renders it as tables.
 
 import type { ModelSpec, TrainSpec } from "../format/spec.js";
+import { residualLabel } from "../format/spec.js";
 import { throwIfDeviceFailed } from "../runtime/device.js";
 import { openProfilingDevice } from "../runtime/profile/device.js";
 import { datasheetPeak, peakGflops as peakGflopsOf } from "./peak.js";
@@ -95,16 +96,7 @@ export interface BenchResult {
 }
 
 function residualText(model: ModelSpec): string {
-  const r = model.residual;
-  if (r.kind === "add") return "add";
-  const options = [
-    r.blocks === null ? undefined : `block=${r.blocks}`,
-    r.keyNorm ? undefined : "key_norm=false",
-    r.score === "softmax" ? undefined : `score=${r.score}`,
-    r.weights === "query" ? undefined : `weights=${r.weights}`,
-    r.query === "vector" ? undefined : `query=${r.query}`,
-  ].filter((o) => o !== undefined);
-  return options.length === 0 ? "attn" : `attn(${options.join(", ")})`;
+  return residualLabel(model.residual);
 }
 
 function byKind(kernels: KernelTime[]): KindTime[] {

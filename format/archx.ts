@@ -16,7 +16,12 @@ import { writeOutputFile } from "./output-dir.js";
 export type DType = "f32" | "i32";
 
 /** how a parameter starts before training (runtime/init.ts draws the values) */
-export type Init = { kind: "normal"; std: number } | { kind: "zeros" } | { kind: "ones" };
+export type Init =
+  | { kind: "normal"; std: number }
+  | { kind: "zeros" }
+  | { kind: "ones" }
+  /** explicit row-major values: identity mixing matrices, one-hot read weights, small scales */
+  | { kind: "values"; values: number[] };
 
 export const ARCHX_FORMAT = "archx";
 // 2: a binding may be a whole pool ({ pool }) instead of one value
@@ -158,7 +163,7 @@ export function writeExecutable(path: string, exe: Executable): void {
 
 const DTYPES: readonly string[] = ["f32", "i32"];
 const USAGES: readonly string[] = ["param", "input", "output", "scratch", "grad"];
-const INIT_KINDS: readonly string[] = ["normal", "zeros", "ones"];
+const INIT_KINDS: readonly string[] = ["normal", "zeros", "ones", "values"];
 /** WebGPU's largest allowed minStorageBufferOffsetAlignment: every value offset is a multiple */
 export const VALUE_ALIGNMENT = 256;
 /** WebGPU's maxComputeWorkgroupsPerDimension */
@@ -341,6 +346,16 @@ export function validateExecutable(data: unknown, source: string): Executable {
         `${w}.init.std`,
         init.std,
         "a finite number >= 0",
+      );
+    if (init.kind === "values")
+      expect(
+        Array.isArray(init.values) &&
+          isShape(param.shape) &&
+          init.values.length === param.shape.reduce((n: number, d: number) => n * d, 1) &&
+          init.values.every((v) => typeof v === "number" && Number.isFinite(v)),
+        `${w}.init.values`,
+        Array.isArray(init.values) ? `${init.values.length} values` : init.values,
+        "one finite number per element of the parameter",
       );
     expect(typeof param.decay === "boolean", `${w}.decay`, param.decay, "true or false");
     expect(typeof param.group === "string", `${w}.group`, param.group, "a string");

@@ -31,8 +31,19 @@ export type ResidualSpec =
   | { kind: "add" }
   | {
       kind: "attn";
-      /** number of AttnRes blocks N (Block AttnRes), or null for Full AttnRes */
+      /** number of AttnRes blocks N (Block AttnRes), or null for Full AttnRes (or blocks by blockSize) */
       blocks: number | null;
+      /**
+       * layers per block, counted as the official code does (the last block shorter when it does not
+       * divide the depth); exclusive with `blocks`. Absent or null: not used.
+       */
+      blockSize?: number | null;
+      /** depth-attention heads: each reads its own slice of D with its own pseudo-query (absent: 1) */
+      heads?: number;
+      /** gated AttnRes, h = plain + a (attn - plain) with a learned scalar a from 0 (absent: false) */
+      gate?: boolean;
+      /** the key RMSNorm's epsilon (absent: 1e-6) */
+      eps?: number;
       /** RMSNorm on the keys before the dot product with the query (paper default: on) */
       keyNorm: boolean;
       /** normaliser over the depth axis */
@@ -41,7 +52,16 @@ export type ResidualSpec =
       weights: "query" | "static";
       /** "vector": a learned w in R^d; "projected": w = W v_last, W in R^{d x d} (input-dependent query) */
       query: "vector" | "projected";
-    };
+    }
+  /** DenseFormer: a learned weighted average of the embedding and earlier layer outputs after layers */
+  | { kind: "dense"; dilation: number; period: number }
+  /** hyper-connections: `streams` residual streams with static (or also input-dependent) mixing */
+  | { kind: "hyper"; streams: number; dynamic: boolean }
+  /** mHC: hyper-connections whose stream mixing is projected to doubly stochastic by Sinkhorn */
+  | { kind: "mhc"; streams: number; iterations: number };
+
+/** the defaults of the AttnRes options that older run records (state.json) do not carry */
+export const ATTNRES_DEFAULTS = { heads: 1, gate: false, eps: 1e-6 } as const;
 
 export interface ModelSpec {
   name: string;
@@ -141,6 +161,26 @@ export function sublayersOf(model: ModelSpec): { layer: number; index: number; s
 }
 
 /**
+ * Block AttnRes by block size: S layers per block, the last block holding what is left (the rule of
+ * the official pseudocode, Kimi K3 and Megatron). Requires S >= 1.
+ */
+export function blockSizesBySize(layers: number, size: number): number[] {
+  const full = Math.floor(layers / size);
+  const sizes = Array.from({ length: full }, () => size);
+  if (layers % size !== 0) sizes.push(layers % size);
+  return sizes;
+}
+
+/** the layers of each block of a Block AttnRes residual, by count or by size; null for Full AttnRes */
+export function blockPartition(
+  residual: { blocks: number | null; blockSize?: number | null },
+  layers: number,
+): number[] | null {
+  if (residual.blockSize) return blockSizesBySize(layers, residual.blockSize);
+  return residual.blocks === null ? null : blockSizes(layers, residual.blocks);
+}
+
+/**
  * Block AttnRes: how many layers each of the N blocks holds. The first (L mod N) blocks hold
  * ceil(L/N) layers and the rest floor(L/N), so when L does not divide evenly the later blocks are
  * the smaller ones (the paper makes the last block smaller). Requires 1 <= N <= L.
@@ -149,4 +189,42 @@ export function blockSizes(layers: number, blocks: number): number[] {
   const base = Math.floor(layers / blocks);
   const extra = layers % blocks;
   return Array.from({ length: blocks }, (_, i) => base + (i < extra ? 1 : 0));
+}
+
+/** the residual as the language writes it, defaults left out: "add", "attn(block=2)", "hyper(streams=4)" */
+export function residualLabel(residual: ResidualSpec): string {
+  const written = (kind: string, options: (string | undefined)[]) => {
+    const given = options.filter((o) => o !== undefined);
+    return given.length === 0 ? kind : `${kind}(${given.join(", ")})`;
+  };
+  switch (residual.kind) {
+    case "add":
+      return "add";
+    case "dense":
+      return written("dense", [
+        residual.dilation === 1 ? undefined : `dilation=${residual.dilation}`,
+        residual.period === 1 ? undefined : `period=${residual.period}`,
+      ]);
+    case "hyper":
+      return written("hyper", [`streams=${residual.streams}`, residual.dynamic ? "dynamic=true" : undefined]);
+    case "mhc":
+      return written("mhc", [
+        residual.streams === 4 ? undefined : `streams=${residual.streams}`,
+        residual.iterations === 20 ? undefined : `iterations=${residual.iterations}`,
+      ]);
+    case "attn": {
+      const r = residual;
+      return written("attn", [
+        r.blocks === null ? undefined : `block=${r.blocks}`,
+        r.blockSize ? `block_size=${r.blockSize}` : undefined,
+        (r.heads ?? 1) === 1 ? undefined : `heads=${r.heads}`,
+        r.gate ? "gate=true" : undefined,
+        r.keyNorm ? undefined : "key_norm=false",
+        (r.eps ?? ATTNRES_DEFAULTS.eps) === ATTNRES_DEFAULTS.eps ? undefined : `eps=${r.eps}`,
+        r.score === "softmax" ? undefined : `score=${r.score}`,
+        r.weights === "query" ? undefined : `weights=${r.weights}`,
+        r.query === "vector" ? undefined : `query=${r.query}`,
+      ]);
+    }
+  }
 }

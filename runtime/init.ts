@@ -45,6 +45,9 @@ function fill(values: Float32Array, init: Init, next: () => number): void {
     case "ones":
       values.fill(1);
       return;
+    case "values":
+      values.set(init.values);
+      return;
     case "normal":
       // Box–Muller yields two independent normals per pair of uniforms
       for (let i = 0; i < values.length; i += 2) {

@@ -117,13 +117,36 @@ export function modelSpecProblem(value: unknown, path = "model"): string | undef
       });
     });
     const residual = object(`${path}.residual`, m.residual);
-    const kind = oneOf(`${path}.residual.kind`, residual.kind, ["add", "attn"] as const);
+    const rp = `${path}.residual`;
+    const kind = oneOf(`${rp}.kind`, residual.kind, ["add", "attn", "dense", "hyper", "mhc"] as const);
     if (kind === "attn") {
-      if (residual.blocks !== null) wholeNumber(`${path}.residual.blocks`, residual.blocks, 1, layers.length);
-      bool(`${path}.residual.keyNorm`, residual.keyNorm);
-      oneOf(`${path}.residual.score`, residual.score, ["softmax", "sigmoid"] as const);
-      oneOf(`${path}.residual.weights`, residual.weights, ["query", "static"] as const);
-      oneOf(`${path}.residual.query`, residual.query, ["vector", "projected"] as const);
+      if (residual.blocks !== null) wholeNumber(`${rp}.blocks`, residual.blocks, 1, layers.length);
+      bool(`${rp}.keyNorm`, residual.keyNorm);
+      oneOf(`${rp}.score`, residual.score, ["softmax", "sigmoid"] as const);
+      oneOf(`${rp}.weights`, residual.weights, ["query", "static"] as const);
+      oneOf(`${rp}.query`, residual.query, ["vector", "projected"] as const);
+      // options added later are absent from older records
+      if (residual.blockSize !== undefined && residual.blockSize !== null) {
+        wholeNumber(`${rp}.blockSize`, residual.blockSize, 1, layers.length);
+        if (residual.blocks !== null) fail(`${rp}.blocks`, residual.blocks, "null when blockSize is given");
+      }
+      if (residual.heads !== undefined) {
+        const heads = wholeNumber(`${rp}.heads`, residual.heads, 1, dim);
+        if (dim % heads !== 0) fail(`${rp}.heads`, heads, `a divisor of dim (${dim})`);
+      }
+      if (residual.gate !== undefined) bool(`${rp}.gate`, residual.gate);
+      if (
+        residual.eps !== undefined &&
+        !(typeof residual.eps === "number" && residual.eps > 0 && residual.eps < 1)
+      )
+        fail(`${rp}.eps`, residual.eps, "a number between 0 and 1");
+    } else if (kind === "dense") {
+      wholeNumber(`${rp}.dilation`, residual.dilation, 1, layers.length);
+      wholeNumber(`${rp}.period`, residual.period, 1, layers.length);
+    } else if (kind === "hyper" || kind === "mhc") {
+      wholeNumber(`${rp}.streams`, residual.streams, 1, 16);
+      if (kind === "hyper") bool(`${rp}.dynamic`, residual.dynamic);
+      else wholeNumber(`${rp}.iterations`, residual.iterations, 1, 100);
     }
     const fields = object(`${path}.fields`, m.fields);
     for (const [key, field] of Object.entries(fields))

@@ -44,6 +44,11 @@ describe("plumbing and pointwise kernels", () => {
     await expectKernelMatches("gelu_grad", [f([5, 13], 4), f([5, 13])]);
     await expectKernelMatches("silu_grad", [f([5, 13], 4), f([5, 13])]);
   });
+
+  it("tanh_grad and sigmoid_grad", async () => {
+    await expectKernelMatches("tanh_grad", [f([5, 13], 6), f([5, 13])]);
+    await expectKernelMatches("sigmoid_grad", [f([5, 13], 6), f([5, 13])]);
+  });
 });
 
 describe("norm and rope kernels", () => {
@@ -108,6 +113,23 @@ describe("AttnRes kernels", () => {
       const operands = [f(shape), f(shape), f(shape), f([3]), f(shape)];
       await expectKernelMatches("attnres_static_grad_sources", operands, { sources: 3, score });
       await expectKernelMatches("attnres_static_grad_logits", operands, { sources: 3, score });
+    });
+
+  it("static weights, linear", async () => {
+    const operands = [f(shape), f(shape), f(shape), f([3]), f(shape)];
+    await expectKernelMatches("attnres_static_grad_sources", operands, { sources: 3, score: "linear" });
+    await expectKernelMatches("attnres_static_grad_logits", operands, { sources: 3, score: "linear" });
+  });
+
+  // multi-head depth attention: sources [B,T,H,D'] = [3,5,2,8], one query (and gain) per head [2,8]
+  for (const keyNorm of [true, false])
+    it(`multi-head, key norm ${keyNorm ? "on" : "off"}`, async () => {
+      const heads = [3, 5, 2, 8];
+      const operands = [f(heads, 2), f(heads, 2), f(heads, 2), f([2, 8])];
+      if (keyNorm) operands.push(f([2, 8]));
+      operands.push(f(heads));
+      const attrs = { sources: 3, score: keyNorm ? "softmax" : "sigmoid", key_norm: keyNorm, eps: 1e-6 };
+      await expectKernelMatches("attnres_grad_sources", operands, attrs);
     });
 });
 

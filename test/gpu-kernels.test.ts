@@ -94,6 +94,19 @@ describe("elementwise and gather kernels", () => {
     ).toBeLessThanOrEqual(TOLERANCE);
   });
 
+  it.each(["tanh", "sigmoid"])("%s on both sides of zero", async (op) => {
+    expect(await checkOp(op, [{ shape: [3, 111], scale: 6 }])).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it("mul by a scalar [1]", async () => {
+    expect(
+      await checkOp("mul", [
+        { shape: [5, 13], scale: 3 },
+        { shape: [1], scale: 2 },
+      ]),
+    ).toBeLessThanOrEqual(TOLERANCE);
+  });
+
   it("scale", async () => {
     expect(await checkOp("scale", [{ shape: [5, 11] }], { factor: -0.37 })).toBeLessThanOrEqual(TOLERANCE);
   });
@@ -197,6 +210,22 @@ describe("attnres", () => {
     const operands: Operand[] = Array.from({ length: sources }, () => ({ shape }));
     operands.push({ shape: [sources], scale: 2 });
     expect(await checkOp("attnres_static", operands, { sources, score })).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it("attnres_static, 3 sources, linear (the logits as weights)", async () => {
+    const shape = [2, 5, 11];
+    const operands: Operand[] = [{ shape }, { shape }, { shape }, { shape: [3], scale: 2 }];
+    expect(await checkOp("attnres_static", operands, { sources: 3, score: "linear" })).toBeLessThanOrEqual(
+      TOLERANCE,
+    );
+  });
+
+  it("multi-head: sources [3,5,2,8], one query and gain per head [2,8]", async () => {
+    const shape = [3, 5, 2, 8];
+    const operands: Operand[] = Array.from({ length: 3 }, () => ({ shape, scale: 2 }));
+    operands.push({ shape: [2, 8] }, { shape: [2, 8] });
+    const attrs = { sources: 3, score: "softmax", key_norm: true, eps: 1e-6 };
+    expect(await checkOp("attnres", operands, attrs)).toBeLessThanOrEqual(TOLERANCE);
   });
 });
 

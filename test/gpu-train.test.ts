@@ -1,6 +1,7 @@
 // The GPU training engine against a float64 simulation of the same steps: the interpreter's
 // gradients of the differentiated graph, then the reference AdamW over the flat layout. Covers the
-// baseline, Full AttnRes, Block AttnRes with N=2 and N=4, and every ablation switch. After the
+// baseline, Full AttnRes, Block AttnRes with N=2 and N=4, every ablation switch, and the rest of the
+// residual family (block size, gate, depth-attention heads, DenseFormer, hyper-connections, mHC). After the
 // first step m = (1 - beta1) * clip scale * gradient, so comparing m parameter by parameter is the
 // whole-model gradient check of the generated backward kernels. Needs a WebGPU adapter; fails when
 // there is none.
@@ -80,6 +81,12 @@ const VARIANTS: [string, ResidualSpec, number?][] = [
   ["sigmoid scores", attn({ score: "sigmoid" })],
   ["input-independent weights", attn({ blocks: 2, weights: "static" })],
   ["input-dependent query", attn({ query: "projected" })],
+  ["AttnRes by block size 3 (blocks of 3 and 1 layers), gated", attn({ blockSize: 3, gate: true })],
+  ["multi-head Block AttnRes, 2 heads, N=2 (dim 16)", attn({ blocks: 2, heads: 2 }), 16],
+  ["DenseFormer, dilation 2", { kind: "dense", dilation: 2, period: 1 }],
+  ["hyper-connections, static, 3 streams", { kind: "hyper", streams: 3, dynamic: false }],
+  ["hyper-connections, dynamic, 2 streams", { kind: "hyper", streams: 2, dynamic: true }],
+  ["mHC, 4 streams, 20 Sinkhorn iterations", { kind: "mhc", streams: 4, iterations: 20 }],
 ];
 
 const trainingProgram = (model: ModelSpec) => compileTraining(model, { batch: BATCH, seq: SEQ });

@@ -64,6 +64,13 @@ describe("gradients of the dense ops", () => {
     checkOp("add", [{ shape: [2, 3, 4] }, { shape: [2, 3, 4] }]);
     checkOp("add", [{ shape: [2, 3, 4] }, { shape: [4] }]);
     checkOp("add", [{ shape: [2, 3, 4] }, { shape: [3, 4] }]);
+    checkOp("add", [{ shape: [2, 3, 4] }, { shape: [1] }]);
+  });
+
+  it("mul with a suffix-broadcast and a scalar [1] right operand", () => {
+    checkOp("mul", [{ shape: [2, 3, 4] }, { shape: [3, 4] }], {}, 5);
+    checkOp("mul", [{ shape: [2, 3, 4] }, { shape: [4] }], {}, 6);
+    checkOp("mul", [{ shape: [2, 3, 4] }, { shape: [1] }], {}, 7);
   });
 
   it("mul, scale, gelu, silu", () => {
@@ -71,6 +78,11 @@ describe("gradients of the dense ops", () => {
     checkOp("scale", [{ shape: [3, 5] }], { factor: -1.7 });
     checkOp("gelu", [{ shape: [4, 5] }], {}, 3);
     checkOp("silu", [{ shape: [4, 5] }], {}, 4);
+  });
+
+  it("tanh and sigmoid", () => {
+    checkOp("tanh", [{ shape: [4, 5], spread: 3 }], {}, 8);
+    checkOp("sigmoid", [{ shape: [4, 5], spread: 3 }], {}, 9);
   });
 
   it("rmsnorm and layernorm", () => {
@@ -133,6 +145,31 @@ describe("gradients of AttnRes", () => {
     it(`static (input-independent) weights, ${score}`, () => {
       checkOp("attnres_static", [{ shape }, { shape }, { shape }, { shape: [3] }], { sources: 3, score });
     });
+
+  it("static weights, linear (the logits themselves)", () => {
+    checkOp("attnres_static", [{ shape }, { shape }, { shape }, { shape: [3] }], {
+      sources: 3,
+      score: "linear",
+    });
+  });
+
+  // multi-head depth attention: sources [B,T,H,D'] with one query (and gain) per head, [H,D']
+  const heads = [2, 3, 2, 4];
+  it("multi-head, softmax, key norm on: query and gain [2,4] on sources [2,3,2,4]", () => {
+    const operands: Operand[] = [
+      { shape: heads },
+      { shape: heads },
+      { shape: heads },
+      { shape: [2, 4] },
+      { shape: [2, 4] },
+    ];
+    checkOp("attnres", operands, { sources: 3, score: "softmax", key_norm: true, eps: 1e-6 }, 10);
+  });
+
+  it("multi-head, sigmoid, key norm off: query [2,4] on sources [2,3,2,4]", () => {
+    const operands: Operand[] = [{ shape: heads }, { shape: heads }, { shape: heads }, { shape: [2, 4] }];
+    checkOp("attnres", operands, { sources: 3, score: "sigmoid", key_norm: false, eps: 1e-6 }, 11);
+  });
 });
 
 describe("gradients of lookups and the loss", () => {

@@ -5,7 +5,7 @@
 import type { Graph } from "../ir/ir.js";
 import { numel } from "../ir/ir.js";
 import { lowerModel } from "../ir/lower.js";
-import type { ModelSpec } from "../../format/spec.js";
+import { blockPartition, residualLabel, type ModelSpec } from "../../format/spec.js";
 import type { FlopBreakdown } from "./cost.js";
 import { graphFlops } from "./cost.js";
 import type { ActivationMemory } from "./memory.js";
@@ -66,9 +66,12 @@ function attnresSources(graph: Graph): InspectReport["attnres"] {
 
 function describeResidual(model: ModelSpec): string {
   const r = model.residual;
-  if (r.kind === "add") return "add";
-  const shape = r.blocks === null ? "full" : `block N=${r.blocks}`;
-  return `attnres ${shape} (score=${r.score}, weights=${r.weights}, query=${r.query}, key_norm=${r.keyNorm})`;
+  const label = residualLabel(r);
+  if (r.kind !== "attn") return label;
+  const partition = blockPartition(r, model.layers.length);
+  const shape =
+    partition === null ? "full" : `block, ${partition.length} blocks of ${partition.join("+")} layers`;
+  return `${label}: ${shape} (score=${r.score}, weights=${r.weights}, query=${r.query}, key_norm=${r.keyNorm}, heads=${r.heads ?? 1})`;
 }
 
 export function inspectModel(model: ModelSpec, opts: { batch: number; seq: number }): InspectReport {

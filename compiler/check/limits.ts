@@ -3,7 +3,7 @@
 // 64 rows or columns of a matmul to a workgroup; lowering, autodiff and `archc inspect` grow with
 // the number of sublayers and of AttnRes sources. Each limit is far above any honest model.
 
-import type { ModelSpec } from "../../format/spec.js";
+import { blockPartition, type ModelSpec, type ResidualSpec } from "../../format/spec.js";
 
 /** Elements of one tensor: a 4 GiB f32 buffer, the most a u32 byte offset reaches. */
 export const MAX_TENSOR_ELEMENTS = 2 ** 30;
@@ -13,6 +13,10 @@ export const MAX_VOCAB = 2 ** 21;
 export const MAX_SUBLAYERS = 512;
 /** AttnRes sources summed over every aggregation: Full AttnRes reaches it at about 127 layers. */
 export const MAX_ATTNRES_SOURCES = 2 ** 15;
+/** Residual streams of hyper-connections and mHC: the papers use 2 to 8; each multiplies the state. */
+export const MAX_STREAMS = 16;
+/** Sinkhorn iterations of mHC: the paper uses 20; the backward recomputes them, quadratic in the count. */
+export const MAX_SINKHORN_ITERATIONS = 100;
 /** Block instances expanded while building a model's layers: bounds work on layers that fail. */
 export const MAX_BLOCK_INSTANCES = 4096;
 
@@ -46,9 +50,25 @@ export function liveActivations(
 ): number {
   const sublayers = model.layers.reduce((n, layer) => n + layer.sublayers.length, 0);
   const { residual } = model;
-  const sources =
-    residual.kind === "add" ? 1 : residual.blocks === null ? sublayers + 1 : residual.blocks + 2;
+  const sources = liveResidualValues(residual, model.layers.length, sublayers);
   return rows * (model.dim * (sources + 4) + 2 * widestRow(model));
+}
+
+/** dim-wide values the residual keeps alive at once: sources still to be read, or the streams */
+function liveResidualValues(residual: ResidualSpec, layers: number, sublayers: number): number {
+  switch (residual.kind) {
+    case "add":
+      return 1;
+    case "attn": {
+      const partition = blockPartition(residual, layers);
+      return partition === null ? sublayers + 1 : partition.length + 2;
+    }
+    case "dense":
+      return layers + 2;
+    case "hyper":
+    case "mhc":
+      return 2 * residual.streams + 1;
+  }
 }
 
 /** The most liveActivations may be: half the reach of a u32 offset, leaving room for the planner. */

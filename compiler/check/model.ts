@@ -3,6 +3,7 @@
 // then read into a ModelSpec.
 
 import type { ModelSpec, NormSpec, PositionSpec, ResidualSpec, SourceSpan } from "../../format/spec.js";
+import { ATTNRES_DEFAULTS } from "../../format/spec.js";
 import type { Expr, Field, Identifier } from "../syntax/ast.js";
 import type { CheckContext, ModelDecl } from "./context.js";
 import { Evaluator, type Scope } from "./evaluate.js";
@@ -10,6 +11,8 @@ import { LayerBuilder } from "./layers.js";
 import {
   attnresSources,
   MAX_ATTNRES_SOURCES,
+  MAX_SINKHORN_ITERATIONS,
+  MAX_STREAMS,
   MAX_PARAMETERS,
   MAX_TENSOR_ELEMENTS,
   MAX_VOCAB,
@@ -33,7 +36,26 @@ export const MODEL_FIELDS = [
 ] as const;
 const REQUIRED_FIELDS = ["vocab", "context", "dim", "layers"] as const;
 
-export const RESIDUAL_SWITCHES = ["block", "key_norm", "score", "weights", "query"] as const;
+export const RESIDUAL_SWITCHES = [
+  "block",
+  "key_norm",
+  "score",
+  "weights",
+  "query",
+  "block_size",
+  "heads",
+  "gate",
+  "eps",
+] as const;
+
+/** every residual kind with its options, in positional order */
+export const RESIDUAL_KINDS = {
+  add: [],
+  attn: RESIDUAL_SWITCHES,
+  dense: ["dilation", "period"],
+  hyper: ["streams", "dynamic"],
+  mhc: ["streams", "iterations"],
+} as const;
 
 export interface MergedField {
   name: string;
@@ -208,6 +230,7 @@ export function buildModel(ctx: CheckContext, source: ModelSource): ModelSpec | 
     get("residual"),
     layers?.length,
     layers?.reduce((n, layer) => n + layer.sublayers.length, 0),
+    dim,
   );
 
   // every field, helpers included, is evaluated: a typo in an unused helper is still an error
@@ -314,16 +337,55 @@ function readResidual(
   value: Value | undefined,
   layerCount: number | undefined,
   sublayerCount: number | undefined,
+  dim: number | undefined,
 ): ResidualSpec | undefined {
   if (!value) return { kind: "add" };
-  const option = readOption(ctx, value, "residual kind", { add: [], attn: RESIDUAL_SWITCHES });
+  const option = readOption(ctx, value, "residual kind", RESIDUAL_KINDS);
   if (!option) return undefined;
-  if (option.kind === "add") return { kind: "add" };
   const reader = new Reader(ctx);
   const arg = <T>(name: string, fallback: T, fn: (v: Value) => T | undefined): T | undefined => {
     const given = option.args.get(name);
     return given ? fn(given) : fallback;
   };
+  const count = (name: string, what: string, fallback: number, max: number) =>
+    arg(name, fallback, (v) => reader.integer(v, what, { min: 1, max }));
+  switch (option.kind) {
+    case "add":
+      return { kind: "add" };
+    case "dense": {
+      // past the depth, a dilation or period would leave the averages nothing to do
+      const layers = layerCount ?? Number.MAX_SAFE_INTEGER;
+      const dilation = count("dilation", "the DenseFormer dilation", 1, layers);
+      const period = count("period", "the DenseFormer period", 1, layers);
+      if (dilation === undefined || period === undefined) return undefined;
+      if (layerCount !== undefined) {
+        let total = 0;
+        for (let i = period; i <= layerCount; i += period) total += Math.floor(i / dilation) + 1;
+        if (total > MAX_ATTNRES_SOURCES) {
+          ctx.report("A0418", value.span, { layers: layerCount, count: total, max: MAX_ATTNRES_SOURCES });
+          return undefined;
+        }
+      }
+      return { kind: "dense", dilation, period };
+    }
+    case "hyper": {
+      const streams = count("streams", "the number of residual streams", 4, MAX_STREAMS);
+      const dynamic = arg("dynamic", false, (v) => reader.bool(v, "dynamic"));
+      if (streams === undefined || dynamic === undefined) return undefined;
+      return { kind: "hyper", streams, dynamic };
+    }
+    case "mhc": {
+      const streams = count("streams", "the number of residual streams", 4, MAX_STREAMS);
+      const iterations = count(
+        "iterations",
+        "the number of Sinkhorn iterations",
+        20,
+        MAX_SINKHORN_ITERATIONS,
+      );
+      if (streams === undefined || iterations === undefined) return undefined;
+      return { kind: "mhc", streams, iterations };
+    }
+  }
   let blocks = arg<number | null>("block", null, (v) =>
     reader.integer(v, "the number of AttnRes blocks", { min: 1 }),
   );
@@ -332,19 +394,60 @@ function readResidual(
     ctx.report("A0404", blockValue!.span, { blocks, layers: layerCount });
     blocks = undefined;
   }
+  const blockSize = arg<number | null>("block_size", null, (v) =>
+    reader.integer(v, "the layers per AttnRes block", { min: 1 }),
+  );
+  if (typeof blocks === "number" && typeof blockSize === "number") {
+    ctx.report("A0415", option.args.get("block_size")!.span);
+    return undefined;
+  }
   const keyNorm = arg("key_norm", true, (v) => reader.bool(v, "key_norm"));
   const score = arg("score", "softmax", (v) => reader.choice(v, "score", ["softmax", "sigmoid"] as const));
   const weights = arg("weights", "query", (v) => reader.choice(v, "weights", ["query", "static"] as const));
   const query = arg("query", "vector", (v) => reader.choice(v, "query", ["vector", "projected"] as const));
-  if (blocks === undefined || keyNorm === undefined || !score || !weights || !query) return undefined;
+  let heads = arg("heads", 1, (v) => reader.integer(v, "the number of depth-attention heads", { min: 1 }));
+  const gate = arg("gate", false, (v) => reader.bool(v, "gate"));
+  const eps = arg("eps", ATTNRES_DEFAULTS.eps as number, (v) =>
+    reader.number(v, "the key-norm eps", { above: 0, below: 1 }),
+  );
+  if (typeof heads === "number" && heads > 1) {
+    const headsSpan = option.args.get("heads")!.span;
+    if (dim !== undefined && dim % heads !== 0) {
+      ctx.report("A0416", headsSpan, { heads, dim });
+      heads = undefined;
+    } else if (weights === "static") {
+      ctx.report("A0417", headsSpan, { option: "heads", other: "weights = static (one logit per source)" });
+      heads = undefined;
+    }
+  }
+  if (
+    blocks === undefined ||
+    blockSize === undefined ||
+    keyNorm === undefined ||
+    !score ||
+    !weights ||
+    !query ||
+    heads === undefined ||
+    gate === undefined ||
+    eps === undefined
+  )
+    return undefined;
   if (sublayerCount !== undefined) {
-    const count = attnresSources(sublayerCount, blocks);
-    if (count > MAX_ATTNRES_SOURCES) {
-      ctx.report("A0412", value.span, { sublayers: sublayerCount, count, max: MAX_ATTNRES_SOURCES });
+    const partitions =
+      blockSize !== null && layerCount !== undefined ? Math.ceil(layerCount / blockSize) : blocks;
+    const total = attnresSources(sublayerCount, partitions);
+    if (total > MAX_ATTNRES_SOURCES) {
+      ctx.report("A0412", value.span, { sublayers: sublayerCount, count: total, max: MAX_ATTNRES_SOURCES });
       return undefined;
     }
   }
-  return { kind: "attn", blocks, keyNorm, score, weights, query };
+  const spec: ResidualSpec = { kind: "attn", blocks, keyNorm, score, weights, query };
+  // the newer options are written only when given, so older models' specs stay as they were
+  if (blockSize !== null) spec.blockSize = blockSize;
+  if (heads !== 1) spec.heads = heads;
+  if (gate) spec.gate = gate;
+  if (eps !== ATTNRES_DEFAULTS.eps) spec.eps = eps;
+  return spec;
 }
 
 export function modelSourceOf(ctx: CheckContext, decl: ModelDecl): ModelSource {

@@ -124,6 +124,17 @@ export const CATALOG = {
     template: "model '{name}' has up to {count} parameters; at most {max} are allowed",
   },
   A0413: { severity: "error", template: "the layers expand to more than {max} {what}" },
+  A0415: {
+    severity: "error",
+    template: "attn takes either block (a number of blocks) or block_size (layers per block), not both",
+  },
+  A0416: { severity: "error", template: "attn(heads = {heads}) needs heads dividing dim ({dim})" },
+  A0417: { severity: "error", template: "{option} cannot be combined with {other}" },
+  A0418: {
+    severity: "error",
+    template:
+      "DenseFormer over {layers} layers averages {count} layer outputs in all; at most {max} are allowed (use a larger dilation or period)",
+  },
 
   A0501: { severity: "error", template: "seq ({seq}) exceeds the context ({context}) of model '{model}'" },
   A0502: { severity: "error", template: "warmup ({warmup}) exceeds steps ({steps})" },

@@ -11,7 +11,9 @@ import { LOOKUP_FORWARD_OPS, LOOKUP_BACKWARD_OPS } from "../ops/lookup/definitio
 import { MATMUL_FORWARD_OPS } from "../ops/matmul/definition.js";
 import { NORMS_FORWARD_OPS, NORMS_BACKWARD_OPS } from "../ops/norms/definition.js";
 import { ROPE_FORWARD_OPS, ROPE_BACKWARD_OPS } from "../ops/rope/definition.js";
-import { PLUMBING_OPS_DEFS } from "../ops/plumbing/definition.js";
+import { SINKHORN_FORWARD_OPS, SINKHORN_BACKWARD_OPS } from "../ops/sinkhorn/definition.js";
+import { STREAMS_FORWARD_OPS, STREAMS_BACKWARD_OPS } from "../ops/streams/definition.js";
+import { PLUMBING_FORWARD_OPS, PLUMBING_OPS_DEFS } from "../ops/plumbing/definition.js";
 import { FORWARD_OPS, ShapeError, type OpDef } from "./ops.js";
 
 /** the forward ops: those lowering emits, which autodiff differentiates (and the leaves) */
@@ -24,6 +26,9 @@ export const FORWARD_CATALOG: Readonly<Record<string, OpDef>> = {
   ...MATMUL_FORWARD_OPS,
   ...NORMS_FORWARD_OPS,
   ...ROPE_FORWARD_OPS,
+  ...SINKHORN_FORWARD_OPS,
+  ...PLUMBING_FORWARD_OPS,
+  ...STREAMS_FORWARD_OPS,
 };
 
 /** the ops autodiff emits */
@@ -34,6 +39,8 @@ export const BACKWARD_CATALOG: Readonly<Record<string, OpDef>> = {
   ...LOOKUP_BACKWARD_OPS,
   ...NORMS_BACKWARD_OPS,
   ...ROPE_BACKWARD_OPS,
+  ...SINKHORN_BACKWARD_OPS,
+  ...STREAMS_BACKWARD_OPS,
   ...PLUMBING_OPS_DEFS,
 };
 
@@ -53,6 +60,11 @@ export type OpName =
   | keyof typeof NORMS_BACKWARD_OPS
   | keyof typeof ROPE_FORWARD_OPS
   | keyof typeof ROPE_BACKWARD_OPS
+  | keyof typeof SINKHORN_FORWARD_OPS
+  | keyof typeof SINKHORN_BACKWARD_OPS
+  | keyof typeof STREAMS_FORWARD_OPS
+  | keyof typeof STREAMS_BACKWARD_OPS
+  | keyof typeof PLUMBING_FORWARD_OPS
   | keyof typeof PLUMBING_OPS_DEFS;
 
 export const OPS: Readonly<Record<string, OpDef>> = { ...FORWARD_CATALOG, ...BACKWARD_CATALOG };

@@ -4,7 +4,7 @@
 import { GraphBuilder } from "./builder.js";
 import type { Graph } from "./ir.js";
 import type { ModelSpec } from "../../format/spec.js";
-import { lowerAddResidual, lowerBlockAttnRes, lowerFullAttnRes, nameSublayers } from "./lower/residual.js";
+import { lowerResidual, nameSublayers } from "./lower/residual.js";
 import type { LowerContext } from "./lower/sublayers.js";
 import { lowerNorm } from "./lower/sublayers.js";
 
@@ -84,13 +84,7 @@ export function lowerModel(model: ModelSpec, opts: LowerOptions): Graph {
   const targets = b.input("targets", "i32", shape);
   const x0 = lowerEmbedding(ctx, tokens);
   const sublayers = nameSublayers(ctx);
-  const r = model.residual;
-  const last =
-    r.kind === "add"
-      ? lowerAddResidual(ctx, x0, sublayers)
-      : r.blocks === null
-        ? lowerFullAttnRes(ctx, r, x0, sublayers)
-        : lowerBlockAttnRes(ctx, { ...r, blocks: r.blocks }, x0, sublayers);
+  const last = lowerResidual(ctx, x0, sublayers);
   const normed = b.scoped("final", () => lowerNorm(ctx, last));
   const logits = lowerHead(ctx, normed);
   const loss = b.scoped("loss", () => b.op("cross_entropy", [logits, targets]));

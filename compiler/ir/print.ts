@@ -6,7 +6,8 @@ import type { AttrValue, Graph, Init, Node } from "./ir.js";
 import { typeToString } from "./ir.js";
 
 function formatInit(init: Init): string {
-  return init.kind === "normal" ? `normal(${init.std})` : init.kind;
+  if (init.kind === "normal") return `normal(${init.std})`;
+  return init.kind === "values" ? `values(${init.values.join(",")})` : init.kind;
 }
 
 function formatAttr(value: AttrValue): string {

@@ -31,6 +31,8 @@ import { NORMS_OPS } from "./norms/index.js";
 import { NO_KERNEL, NOT_DIFFERENTIATED, type OpEntry } from "./op-entry.js";
 import { PLUMBING_OPS } from "./plumbing/index.js";
 import { ROPE_OPS } from "./rope/index.js";
+import { STREAMS_OPS } from "./streams/index.js";
+import { SINKHORN_OPS } from "./sinkhorn/index.js";
 
 export { NO_KERNEL, NOT_DIFFERENTIATED, type OpEntry } from "./op-entry.js";
 
@@ -55,6 +57,8 @@ export const OP_REGISTRY: { readonly [op in OpName]: OpEntry } = {
   ...ROPE_OPS,
   ...ATTENTION_OPS,
   ...ATTNRES_OPS,
+  ...STREAMS_OPS, // hyper-connection and mHC residual streams
+  ...SINKHORN_OPS, // Sinkhorn–Knopp, for mHC's doubly stochastic mixing
   ...PLUMBING_OPS, // what autodiff emits to reshape, slice, fill and reduce gradients
 };
 

@@ -14,6 +14,8 @@
 const ROWS: u32 = 3u;
 const DIM: u32 = 8u;
 const SOURCES: u32 = 9u;
+const QUERY_SIZE: u32 = 8u;
+const GAIN_SIZE: u32 = 8u;
 const WORKGROUP_SIZE: u32 = 32u;
 const PER_LANE: u32 = 1u;
 const EPS: f32 = 0.000001;
@@ -65,7 +67,7 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgr
       if (j < DIM) {
         let value = source_at(i, base + j);
         row_values[k] = value;
-        partial = partial + vec2f(value * value, param_pool[0u + (j)] * param_pool[64u + (j)] * value);
+        partial = partial + vec2f(value * value, param_pool[0u + (base % QUERY_SIZE + j)] * param_pool[64u + (base % GAIN_SIZE + j)] * value);
       }
     }
     let totals = workgroup_sum(partial, lane);

@@ -13,6 +13,8 @@
 const ROWS: u32 = 3u;
 const DIM: u32 = 8u;
 const SOURCES: u32 = 3u;
+const QUERY_SIZE: u32 = 8u;
+const GAIN_SIZE: u32 = 8u;
 const WORKGROUP_SIZE: u32 = 32u;
 const PER_LANE: u32 = 1u;
 const EPS: f32 = 0.000001;
@@ -58,7 +60,7 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgr
       if (j < DIM) {
         let value = source_at(i, base + j);
         row_values[k] = value;
-        partial = partial + vec2f(value * value, query[j] * key_gain[j] * value);
+        partial = partial + vec2f(value * value, query[base % QUERY_SIZE + j] * key_gain[base % GAIN_SIZE + j] * value);
       }
     }
     let totals = workgroup_sum(partial, lane);

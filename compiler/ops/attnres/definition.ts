@@ -10,7 +10,8 @@ export const ATTNRES_FORWARD_OPS = {
   attnres: {
     doc:
       "AttnRes depth aggregation over `sources` sources s_i[B,T,D] (operands 0..S-1), then the query " +
-      "(operand S: [D], or [B,T,D] for a projected query), then the key-norm gain [D] when key_norm. " +
+      "(operand S: [D]; [H,D] with sources [B,T,H,D] for multi-head depth attention, one query per head; or " +
+      "[B,T,D] for a projected query), then the key-norm gain when key_norm ([D] or [H,D], like the query). " +
       "key_i = key_norm ? s_i / sqrt(mean(s_i^2) + eps) * gain : s_i; logit_i = query · key_i; " +
       "alpha = softmax over i (or sigmoid of each logit); out = sum_i alpha_i s_i",
     arity: "variadic",
@@ -25,21 +26,28 @@ export const ATTNRES_FORWARD_OPS = {
       const src = inputs.slice(0, s);
       const out = sameAs(src);
       const d = last(out.shape);
-      const q = inputs[s];
-      if (!(sameShape(q.shape, [d]) || sameShape(q.shape, out.shape)))
-        fail("attnres query must be [D] or [B,T,D]");
-      if (keyNorm && !sameShape(inputs[s + 1].shape, [d])) fail("attnres key-norm gain must be [D]");
+      // the query (and the gain) is a suffix of the sources' shape, repeated over the leading dims
+      const isSuffix = (shape: number[]) =>
+        shape.length >= 1 &&
+        shape.length <= out.shape.length &&
+        sameShape(out.shape.slice(-shape.length), shape);
+      if (!isSuffix(inputs[s].shape))
+        fail("attnres query must be a suffix of the sources' shape: [D], [H,D] or [B,T,D]");
+      if (keyNorm && !isSuffix(inputs[s + 1].shape)) fail("attnres key-norm gain must be [D] or [H,D]");
       return out;
     },
   },
   attnres_static: {
     doc:
       "input-independent AttnRes (ablation): operands s_0..s_{S-1}[B,T,D] then logits[S]; " +
-      "alpha = softmax(logits) (or sigmoid of each); out = sum_i alpha_i s_i",
+      "alpha = softmax(logits), or sigmoid of each, or (score linear: DenseFormer's weighted average, " +
+      "hyper-connections' static weights) the logits themselves; out = sum_i alpha_i s_i",
     arity: "variadic",
     attrs: ["sources", "score"],
     infer: (inputs, a) => {
       const s = num(a, "sources");
+      if (!["softmax", "sigmoid", "linear"].includes(a.score as string))
+        fail("attnres_static score must be softmax, sigmoid or linear");
       if (inputs.length !== s + 1) fail(`attnres_static expects ${s + 1} operands`);
       const out = sameAs(inputs.slice(0, s));
       if (!sameShape(inputs[s].shape, [s])) fail(`attnres_static logits must be [${s}]`);
@@ -75,7 +83,7 @@ export const ATTNRES_BACKWARD_OPS = {
   },
   attnres_static_grad_logits: {
     doc:
-      "d(logits) of attnres_static: the softmax (or sigmoid) Jacobian applied to dalpha_i = sum_{b,t,d} dy s_i; " +
+      "d(logits) of attnres_static: the softmax (sigmoid, identity) Jacobian applied to dalpha_i = sum_{b,t,d} dy s_i; " +
       "result [S]; operands: attnres_static's operands, then dy",
     arity: "variadic",
     attrs: ["sources", "score"],

@@ -11,11 +11,16 @@ export const attnresGrad: GradRule = (ctx) => {
   const operands = [...ctx.node.inputs, ctx.dy];
   const packed = ctx.emit("attnres_grad_sources", operands, attrs);
   const grads = Array.from({ length: count }, (_, i) => ctx.emit("slice", [packed], { index: i }));
-  const perTokenQuery = ctx.type(ctx.node.inputs[count]).shape.length > 1;
-  const queryPerToken = ctx.emit("slice", [packed], { index: count });
-  grads.push(perTokenQuery ? queryPerToken : ctx.emit("reduce_leading", [queryPerToken], { keep: 1 }));
+  // a query or gain shared by tokens (or heads) sums its per-token terms over what it is shared by
+  const sumToShape = (perToken: number, operand: number) => {
+    const rank = ctx.type(operand).shape.length;
+    return rank === ctx.type(perToken).shape.length
+      ? perToken
+      : ctx.emit("reduce_leading", [perToken], { keep: rank });
+  };
+  grads.push(sumToShape(ctx.emit("slice", [packed], { index: count }), ctx.node.inputs[count]));
   if (key_norm === true)
-    grads.push(ctx.emit("reduce_leading", [ctx.emit("slice", [packed], { index: count + 1 })], { keep: 1 }));
+    grads.push(sumToShape(ctx.emit("slice", [packed], { index: count + 1 }), ctx.node.inputs[count + 1]));
   return grads;
 };
 

@@ -15,7 +15,9 @@ interface Layout {
   sigmoid: boolean;
   width: number;
   tokens: number;
-  perTokenQuery: boolean;
+  /** elements after which the query repeats: D, H*D (one query per depth-attention head) or all */
+  querySize: number;
+  gainSize: number;
 }
 
 function layoutOf(ctx: TemplateContext): Layout {
@@ -30,7 +32,8 @@ function layoutOf(ctx: TemplateContext): Layout {
     sigmoid: node.attrs.score === "sigmoid",
     width,
     tokens: numel(shape) / width,
-    perTokenQuery: queryShape.length > 1,
+    querySize: numel(queryShape),
+    gainSize: node.attrs.key_norm === true ? numel(graph.nodes[node.inputs[count + 1]].type.shape) : width,
   };
 }
 
@@ -73,7 +76,7 @@ function tokenGradsHelper(ctx: TemplateContext, l: Layout): string {
     for (var j = 0u; j < WIDTH; j++) {
       let v = ${s}[base + j];
       squares += v * v;
-      raw += ${q}[q_base + j] * v${l.keyNorm ? ` * ${gain}[j]` : ""};
+      raw += ${q}[q_base + j] * v${l.keyNorm ? ` * ${gain}[g_base + j]` : ""};
       da += ${dy}[base + j] * v;
     }
     g.r[${i}] = ${l.keyNorm ? "inverseSqrt(squares / f32(WIDTH) + EPS)" : "1.0"};
@@ -94,7 +97,8 @@ struct TokenGrads {
 
 fn token_grads(p: u32) -> TokenGrads {
   let base = p * WIDTH;
-  let q_base = ${l.perTokenQuery ? "base" : "0u"};
+  let q_base = base % QUERY_SIZE;
+  let g_base = base % GAIN_SIZE;
   var g: TokenGrads;
   var dalpha: array<f32, SOURCES>;
 ${perSource}
@@ -104,12 +108,18 @@ ${normaliser(l.sigmoid)}
 }
 
 function constantsOf(l: Layout) {
-  return { SOURCES: l.count, WIDTH: l.width, TOKENS: l.tokens };
+  return {
+    SOURCES: l.count,
+    WIDTH: l.width,
+    TOKENS: l.tokens,
+    QUERY_SIZE: l.querySize,
+    GAIN_SIZE: l.gainSize,
+  };
 }
 
 /** sum_i dlogit_i key_i[j] of token p, as a WGSL expression; key_i = s_i r_i gain (or s_i) */
 function keyTerm(ctx: TemplateContext, l: Layout, at: string, j: string): string {
-  const gain = l.keyNorm ? ` * ${ctx.operand(l.count + 1)}[${j}]` : "";
+  const gain = l.keyNorm ? ` * ${ctx.operand(l.count + 1)}[g_base + ${j}]` : "";
   return Array.from(
     { length: l.count },
     (_, i) => `g.dlogit[${i}] * ${ctx.operand(i)}[${at}] * g.r[${i}]${gain}`,
@@ -125,7 +135,7 @@ export const attnresGradSourcesTemplate: KernelTemplate = {
     const dy = ctx.operand(operandNames(ctx.node).length - 1);
     const writes = Array.from({ length: l.count }, (_, i) => {
       const keyPath = l.keyNorm
-        ? `g.r[${i}] * g.dlogit[${i}] * ${q}[q_base + j] * ${gain}[j] - g.r[${i}] * g.r[${i}] * g.r[${i}] * ${ctx.operand(i)}[at] * g.dlogit[${i}] * g.raw[${i}] / f32(WIDTH)`
+        ? `g.r[${i}] * g.dlogit[${i}] * ${q}[q_base + j] * ${gain}[g_base + j] - g.r[${i}] * g.r[${i}] * g.r[${i}] * ${ctx.operand(i)}[at] * g.dlogit[${i}] * g.raw[${i}] / f32(WIDTH)`
         : `g.dlogit[${i}] * ${q}[q_base + j]`;
       return `    {
       let out_at = ${i}u * TOKENS * WIDTH + at;
@@ -150,7 +160,8 @@ export const attnresGradSourcesTemplate: KernelTemplate = {
     }`;
     const body = `  let g = token_grads(item);
   let base = item * WIDTH;
-  let q_base = ${l.perTokenQuery ? "base" : "0u"};
+  let q_base = base % QUERY_SIZE;
+  let g_base = base % GAIN_SIZE;
   for (var j = 0u; j < WIDTH; j++) {
     let at = base + j;
 ${writes}
@@ -167,6 +178,12 @@ function staticNames(node: Node): string[] {
 
 function staticAlpha(ctx: TemplateContext, count: number): string {
   const logits = ctx.operand(count);
+  if (ctx.node.attrs.score === "linear")
+    return `fn depth_weights() -> array<f32, SOURCES> {
+  var alpha: array<f32, SOURCES>;
+  for (var i = 0u; i < SOURCES; i++) { alpha[i] = ${logits}[i]; }
+  return alpha;
+}`;
   if (ctx.node.attrs.score === "sigmoid")
     return `fn depth_weights() -> array<f32, SOURCES> {
   var alpha: array<f32, SOURCES>;
@@ -211,10 +228,11 @@ export const attnresStaticGradLogitsTemplate: KernelTemplate = {
       { length: count },
       (_, i) => `  for (var e = 0u; e < ELEMENTS; e++) { dalpha[${i}] += ${dy}[e] * ${ctx.operand(i)}[e]; }`,
     ).join("\n");
-    const jacobian =
-      ctx.node.attrs.score === "sigmoid"
-        ? "dalpha[item] * alpha[item] * (1.0 - alpha[item])"
-        : "alpha[item] * (dalpha[item] - mean_dalpha)";
+    const jacobian = {
+      sigmoid: "dalpha[item] * alpha[item] * (1.0 - alpha[item])",
+      softmax: "alpha[item] * (dalpha[item] - mean_dalpha)",
+      linear: "dalpha[item]",
+    }[ctx.node.attrs.score as "sigmoid" | "softmax" | "linear"];
     const body = `  let alpha = depth_weights();
   var dalpha: array<f32, SOURCES>;
 ${sums}

@@ -18,6 +18,7 @@ export const attnresStaticTemplate: KernelTemplate = {
     const { node } = ctx;
     const count = node.attrs.sources as number;
     const softmax = node.attrs.score === "softmax";
+    const linear = node.attrs.score === "linear";
     const total = numel(node.type.shape);
     const logits = ctx.operand(count);
     const weights = softmax
@@ -32,11 +33,11 @@ export const attnresStaticTemplate: KernelTemplate = {
   }
   let value = mixed / sum;`
       : `  var value = 0.0;
-  for (var i = 0u; i < SOURCES; i = i + 1u) { value = value + sigmoid(${logits}[i]) * source_at(i, at); }`;
+  for (var i = 0u; i < SOURCES; i = i + 1u) { value = value + ${linear ? `${logits}[i]` : `sigmoid(${logits}[i])`} * source_at(i, at); }`;
     const code = `${u32Constants({ COUNT: total, SOURCES: count, WORKGROUP_SIZE })}
 
 ${sourceReader(Array.from({ length: count }, (_, i) => ctx.operand(i)))}
-${softmax ? "" : `\n${SIGMOID_HELPER}\n`}
+${softmax || linear ? "" : `\n${SIGMOID_HELPER}\n`}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(${SPREAD_BUILTINS}) {
   let at = ${LINEAR_WORKGROUP} * WORKGROUP_SIZE + lane;

@@ -2,6 +2,7 @@
 // registers, sums (|s|^2, query·gain·s) across the workgroup to get the source's logit, and folds
 // the row into the output with an online softmax over depth (or a sigmoid weight).
 
+import { numel } from "../../ir/ir.js";
 import { rowsOf } from "../../ir/ops.js";
 import { SIGMOID_HELPER } from "../elementwise/wgsl.js";
 import type { KernelTemplate } from "../../codegen/template.js";
@@ -36,9 +37,12 @@ export const attnresTemplate: KernelTemplate = {
     // a tree sum per source: fewer, fuller invocations keep the number of barriers down
     const size = rowWorkgroupSize(dim, 64);
     const query = ctx.operand(count);
-    const perTokenQuery = graph.nodes[node.inputs[count]].type.shape.length > 1;
-    const queryAt = perTokenQuery ? `${query}[base + j]` : `${query}[j]`;
-    const keyWeight = keyNorm ? `${queryAt} * ${ctx.operand(count + 1)}[j]` : queryAt;
+    // the query and gain repeat every D elements (one vector), every H*D (one per depth-attention
+    // head: rows are (token, head) pairs) or never (a projected, per-token query)
+    const querySize = numel(graph.nodes[node.inputs[count]].type.shape);
+    const gainSize = keyNorm ? numel(graph.nodes[node.inputs[count + 1]].type.shape) : dim;
+    const queryAt = `${query}[base % QUERY_SIZE + j]`;
+    const keyWeight = keyNorm ? `${queryAt} * ${ctx.operand(count + 1)}[base % GAIN_SIZE + j]` : queryAt;
     const logit = keyNorm ? "totals.y * inverseSqrt(totals.x / f32(DIM) + EPS)" : "totals.y";
     const sourceNames = Array.from({ length: count }, (_, i) => ctx.operand(i));
     const fold = softmax
@@ -50,7 +54,8 @@ export const attnresTemplate: KernelTemplate = {
     for (var k = 0u; k < PER_LANE; k = k + 1u) { acc[k] = acc[k] * correction + weight * row_values[k]; }`
       : `    let weight = sigmoid(logit);
     for (var k = 0u; k < PER_LANE; k = k + 1u) { acc[k] = acc[k] + weight * row_values[k]; }`;
-    const code = `${u32Constants({ ROWS: rows, DIM: dim, SOURCES: count, WORKGROUP_SIZE: size, PER_LANE: ceilDiv(dim, size) })}
+    const constants = { ROWS: rows, DIM: dim, SOURCES: count, QUERY_SIZE: querySize, GAIN_SIZE: gainSize };
+    const code = `${u32Constants({ ...constants, WORKGROUP_SIZE: size, PER_LANE: ceilDiv(dim, size) })}
 const EPS: f32 = ${f32Literal(node.attrs.eps as number)};
 
 ${workgroupSumHelper("vec2f", size)}

@@ -33,7 +33,8 @@ function attnresBackward(inputs: Tensor[], node: Node): AttnresGrads {
   const shape = inputs[0].type.shape;
   const d = shape[shape.length - 1];
   const tokens = numel(shape) / d;
-  const perToken = query.length !== d;
+  // query and gain repeat every query.length (gain.length) elements: see reference.ts
+  const gainLength = gain ? gain.length : d;
   const grads: AttnresGrads = {
     sources: new Float64Array(count * tokens * d),
     queryPerToken: new Float64Array(tokens * d),
@@ -41,7 +42,8 @@ function attnresBackward(inputs: Tensor[], node: Node): AttnresGrads {
   };
   for (let p = 0; p < tokens; p++) {
     const base = p * d;
-    const qBase = perToken ? base : 0;
+    const qBase = base % query.length;
+    const gBase = base % gainLength;
     const scales = src.map((s) => {
       if (!keyNorm) return 1;
       let sq = 0;
@@ -49,7 +51,7 @@ function attnresBackward(inputs: Tensor[], node: Node): AttnresGrads {
       return 1 / Math.sqrt(sq / d + eps);
     });
     const key = (i: number, j: number) =>
-      keyNorm ? src[i][base + j] * scales[i] * gain![j] : src[i][base + j];
+      keyNorm ? src[i][base + j] * scales[i] * gain![gBase + j] : src[i][base + j];
     const logits = src.map((_, i) => {
       let l = 0;
       for (let j = 0; j < d; j++) l += query[qBase + j] * key(i, j);
@@ -74,9 +76,9 @@ function attnresBackward(inputs: Tensor[], node: Node): AttnresGrads {
       }
       const r = scales[i];
       let dot = 0;
-      for (let j = 0; j < d; j++) dot += dLogit[i] * query[qBase + j] * gain![j] * src[i][base + j];
+      for (let j = 0; j < d; j++) dot += dLogit[i] * query[qBase + j] * gain![gBase + j] * src[i][base + j];
       for (let j = 0; j < d; j++) {
-        const u = dLogit[i] * query[qBase + j] * gain![j];
+        const u = dLogit[i] * query[qBase + j] * gain![gBase + j];
         grads.sources[ds + j] += r * u - (r * r * r * src[i][base + j] * dot) / d;
         grads.gainPerToken[base + j] += dLogit[i] * query[qBase + j] * src[i][base + j] * r;
       }

@@ -16,7 +16,8 @@ import { zerosF, type Tensor } from "../../reference/tensor.js";
 export function normaliseDepthScores(logits: number[], score: unknown): number[] {
   if (score === "softmax") return softmaxList(logits);
   if (score === "sigmoid") return logits.map(sigmoid);
-  throw new Error(`attnres score must be softmax or sigmoid, got ${String(score)}`);
+  if (score === "linear") return [...logits];
+  throw new Error(`attnres score must be softmax, sigmoid or linear, got ${String(score)}`);
 }
 
 /** out[p] = sum_i alpha_i(p) * s_i[p], where alphaAt gives the depth weights of position p */
@@ -51,13 +52,15 @@ export function depthWeightsAt(node: Node, inputs: Tensor[], p: number): number[
   const query = inputs[count];
   const gain = keyNorm ? inputs[count + 1] : undefined;
   const d = lastDim(sources[0]);
-  // a projected query is per position ([..., d]); a learned vector is shared ([d])
-  const queryBase = query.type.shape.length > 1 ? p * d : 0;
+  // a learned vector [d] is shared, one per depth-attention head [h, d] repeats every h rows (rows
+  // are (token, head) pairs), a projected query is per position
+  const queryBase = (p * d) % query.data.length;
+  const gainBase = gain ? (p * d) % gain.data.length : 0;
   const logits = sources.map((s) => {
     const inv = keyNorm ? inverseRms(s.data, p * d, d, eps) : 1;
     let dot = 0;
     for (let j = 0; j < d; j++) {
-      const key = s.data[p * d + j] * inv * (gain ? gain.data[j] : 1);
+      const key = s.data[p * d + j] * inv * (gain ? gain.data[gainBase + j] : 1);
       dot += query.data[queryBase + j] * key;
     }
     return dot;

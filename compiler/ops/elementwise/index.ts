@@ -9,11 +9,24 @@ import type { GradRule } from "../../passes/grad-rules/types.js";
 import type { ReferenceOp } from "../../reference/ops.js";
 import { emittedOp, type OpEntry } from "../op-entry.js";
 import { ELEMENTWISE_BACKWARD_OPS as B, ELEMENTWISE_FORWARD_OPS as F } from "./definition.js";
-import { addGrad, geluGrad, mulGrad, scaleGrad, siluGrad } from "./gradient.js";
-import { geluGradTemplate, siluGradTemplate } from "./kernel-backward.js";
+import { addGrad, geluGrad, mulGrad, scaleGrad, sigmoidGrad, siluGrad, tanhGrad } from "./gradient.js";
+import {
+  geluGradTemplate,
+  sigmoidGradTemplate,
+  siluGradTemplate,
+  tanhGradTemplate,
+} from "./kernel-backward.js";
 import { elementwiseTemplate } from "./kernel.js";
-import { geluGradRef, siluGradRef } from "./reference-backward.js";
-import { addReference, geluReference, mulReference, scaleReference, siluReference } from "./reference.js";
+import { geluGradRef, sigmoidGradRef, siluGradRef, tanhGradRef } from "./reference-backward.js";
+import {
+  addReference,
+  geluReference,
+  mulReference,
+  scaleReference,
+  sigmoidReference,
+  siluReference,
+  tanhReference,
+} from "./reference.js";
 
 /** a kernel of its own, or a step of its producer's epilogue */
 const elementwise = (def: OpEntry["def"], gradient: GradRule, reference: ReferenceOp): OpEntry => ({
@@ -31,6 +44,10 @@ export const ELEMENTWISE_OPS = {
   scale: elementwise(F.scale, scaleGrad, scaleReference),
   gelu: elementwise(F.gelu, geluGrad, geluReference),
   silu: elementwise(F.silu, siluGrad, siluReference),
+  tanh: elementwise(F.tanh, tanhGrad, tanhReference),
+  sigmoid: elementwise(F.sigmoid, sigmoidGrad, sigmoidReference),
   gelu_grad: emittedOp(B.gelu_grad, geluGradTemplate, geluGradRef),
   silu_grad: emittedOp(B.silu_grad, siluGradTemplate, siluGradRef),
+  tanh_grad: emittedOp(B.tanh_grad, tanhGradTemplate, tanhGradRef),
+  sigmoid_grad: emittedOp(B.sigmoid_grad, sigmoidGradTemplate, sigmoidGradRef),
 } satisfies Record<string, OpEntry>;

@@ -1,4 +1,4 @@
-// dy times the derivative of gelu (tanh form) or silu.
+// dy times the derivative of gelu (tanh form), silu, tanh or sigmoid.
 
 import { numel } from "../../ir/ir.js";
 import type { KernelTemplate } from "../../codegen/template.js";
@@ -16,6 +16,15 @@ const DERIVATIVES: Record<string, string> = {
   var s: f32;
   if (x >= 0.0) { s = 1.0 / (1.0 + exp(-x)); } else { let e = exp(x); s = e / (1.0 + e); }
   return s * (1.0 + x * (1.0 - s));
+}`,
+  tanh_grad: `fn derivative(x: f32) -> f32 {
+  let t = tanh(clamp(x, -15.0, 15.0));
+  return 1.0 - t * t;
+}`,
+  sigmoid_grad: `fn derivative(x: f32) -> f32 {
+  var s: f32;
+  if (x >= 0.0) { s = 1.0 / (1.0 + exp(-x)); } else { let e = exp(x); s = e / (1.0 + e); }
+  return s * (1.0 - s);
 }`,
 };
 
@@ -36,3 +45,5 @@ function pointwiseTemplate(op: string): KernelTemplate {
 
 export const geluGradTemplate = pointwiseTemplate("gelu_grad");
 export const siluGradTemplate = pointwiseTemplate("silu_grad");
+export const tanhGradTemplate = pointwiseTemplate("tanh_grad");
+export const sigmoidGradTemplate = pointwiseTemplate("sigmoid_grad");

@@ -1,4 +1,4 @@
-// Pointwise derivatives of gelu and silu, the oracle for kernel-backward.ts.
+// Pointwise derivatives of gelu, silu, tanh and sigmoid, the oracle for kernel-backward.ts.
 
 import type { ReferenceOp } from "../../reference/backward/common.js";
 import { floats, resultOf, sigmoid } from "../../reference/backward/common.js";
@@ -29,3 +29,5 @@ function pointwise(derivative: (x: number) => number): ReferenceOp {
 
 export const geluGradRef = pointwise(geluDerivative);
 export const siluGradRef = pointwise(siluDerivative);
+export const tanhGradRef = pointwise((x) => 1 - Math.tanh(x) ** 2);
+export const sigmoidGradRef = pointwise((x) => sigmoid(x) * (1 - sigmoid(x)));

@@ -30,6 +30,9 @@ export const ELEMENTWISE_WGSL: Record<string, ElementwiseWgsl> = {
   scale: { expression: ([a], node) => `${a} * ${f32Literal(node.attrs.factor as number)}` },
   gelu: { expression: ([x]) => `gelu(${x})`, helpers: GELU_HELPER },
   silu: { expression: ([x]) => `${x} * sigmoid(${x})`, helpers: SIGMOID_HELPER },
+  // clamped: some drivers compute tanh as a ratio of exponentials, inf/inf for big inputs
+  tanh: { expression: ([x]) => `tanh(clamp(${x}, -15.0, 15.0))` },
+  sigmoid: { expression: ([x]) => `sigmoid(${x})`, helpers: SIGMOID_HELPER },
 };
 
 export { SIGMOID_HELPER };

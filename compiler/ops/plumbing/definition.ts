@@ -1,18 +1,13 @@
-// The plumbing autodiff emits: constant fills, reshapes, slices of packed multi-result gradients and
-// sums over broadcast leading dimensions. Slices and reshapes at aligned offsets become views with
-// no kernel (compiler/passes/views.ts).
+// The plumbing autodiff emits (constant fills, reshapes, slices of packed multi-result gradients and
+// sums over broadcast leading dimensions); reshape is a forward op too. Slices and reshapes at
+// aligned offsets become views with no kernel (compiler/passes/views.ts).
 
 import { numel, typeToString } from "../../ir/ir.js";
 import { shapeAttr } from "../../ir/grad-shapes.js";
 import { fail, f32, num, type OpDef } from "../../ir/ops.js";
 
-export const PLUMBING_OPS_DEFS = {
-  fill: {
-    doc: "a constant tensor: every element equals `value` (the loss seed, zero gradients of unused parameters)",
-    arity: 0,
-    attrs: ["shape", "value"],
-    infer: (_i, a) => (num(a, "value"), f32(shapeAttr(a, "shape"))),
-  },
+/** reshape is also a forward op: lowering views a per-token state [B,T,n,D] as [B,T,n*D] */
+export const PLUMBING_FORWARD_OPS = {
   reshape: {
     doc: "the same elements in row-major order under another shape of equal size",
     arity: 1,
@@ -23,6 +18,15 @@ export const PLUMBING_OPS_DEFS = {
         fail(`reshape: ${typeToString(x)} has no view as [${shape.join(",")}]`);
       return { dtype: x.dtype, shape };
     },
+  },
+} satisfies Record<string, OpDef>;
+
+export const PLUMBING_OPS_DEFS = {
+  fill: {
+    doc: "a constant tensor: every element equals `value` (the loss seed, zero gradients of unused parameters)",
+    arity: 0,
+    attrs: ["shape", "value"],
+    infer: (_i, a) => (num(a, "value"), f32(shapeAttr(a, "shape"))),
   },
   reduce_leading: {
     doc: "sum over all but the last `keep` dims: out[j...] = sum_i x[i..., j...] (undoes add's broadcast)",

@@ -34,9 +34,10 @@ export function sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
 }
 
-/** softmax or elementwise sigmoid of `logits`, the two depth normalisers of AttnRes */
+/** softmax, elementwise sigmoid or (static weights only) identity of `logits`: the depth normalisers */
 export function normaliseScores(logits: number[], score: unknown): number[] {
   if (score === "sigmoid") return logits.map(sigmoid);
+  if (score === "linear") return [...logits];
   const max = Math.max(...logits);
   const e = logits.map((l) => Math.exp(l - max));
   const sum = e.reduce((a, b) => a + b, 0);
@@ -46,6 +47,7 @@ export function normaliseScores(logits: number[], score: unknown): number[] {
 /** d(logits) from d(alpha) through the normaliser's Jacobian */
 export function scoreBackward(alpha: number[], dAlpha: number[], score: unknown): number[] {
   if (score === "sigmoid") return alpha.map((a, i) => dAlpha[i] * a * (1 - a));
+  if (score === "linear") return [...dAlpha];
   let dot = 0;
   alpha.forEach((a, i) => (dot += a * dAlpha[i]));
   return alpha.map((a, i) => a * (dAlpha[i] - dot));
