@@ -22,9 +22,26 @@ function modelsOf(file: string): ModelSpec[] {
   return [findModel(result), ...variants];
 }
 
+const table4 = modelsOf("examples/table4.arch"); // DenseFormer, mHC, multi-head Block AttnRes, ...
+const otherResiduals: ModelSpec["residual"][] = [
+  { kind: "hyper", streams: 3, dynamic: true },
+  {
+    kind: "attn",
+    blocks: null,
+    blockSize: 3,
+    keyNorm: true,
+    score: "softmax",
+    weights: "query",
+    query: "vector",
+    gate: true,
+  },
+];
+
 const models = [
   ...modelsOf("examples/tiny.arch"), // rope, grouped KV heads, SwiGLU, and the AttnRes ablation variants
   ...modelsOf("examples/gpt2_classic.arch"), // learned positions, layernorm, GELU, untied head
+  ...table4.slice(1), // the ablation's variants: the file's last model is one of them
+  ...otherResiduals.map((residual, i) => ({ ...table4[0], name: `other_residual_${i}`, residual })),
 ];
 
 describe("KV-cache decoder", () => {

@@ -48,7 +48,7 @@ export function formatInspect(r: InspectReport): string {
     ...table([
       ["matmul", human(f.forwardBreakdown.matmul)],
       ["attention (QK, PV)", human(f.forwardBreakdown.attention)],
-      ["attnres aggregation", human(f.forwardBreakdown.attnres)],
+      ["depth mixing", human(f.forwardBreakdown.attnres)],
       ["forward", human(f.forward)],
       ["training", human(f.training)],
     ]),

@@ -67,6 +67,8 @@ function attnresSources(graph: Graph): InspectReport["attnres"] {
 function describeResidual(model: ModelSpec): string {
   const r = model.residual;
   const label = residualLabel(r);
+  if (r.kind === "hyper" || r.kind === "mhc")
+    return `${label}: ${r.streams} residual streams, a state of ${r.streams} x dim per token`;
   if (r.kind !== "attn") return label;
   const partition = blockPartition(r, model.layers.length);
   const shape =
@@ -98,7 +100,7 @@ export function inspectModel(model: ModelSpec, opts: { batch: number; seq: numbe
     activationMemory: activationMemory(graph),
     attnres: attnresSources(graph),
     notes: [
-      "FLOPs count matmuls (2mnk, LM head included), attention QK and PV over causal pairs, and AttnRes aggregation; not elementwise ops, norms or softmax",
+      "FLOPs count matmuls (2mnk, LM head included), attention QK and PV over causal pairs, and depth mixing (AttnRes and DenseFormer aggregations, hyper-connection stream reads and writes); not elementwise ops, norms, softmax or Sinkhorn",
       `training FLOPs = ${TRAINING_FLOP_FACTOR} x forward (backward ~ 2 x forward)`,
       "activation memory = 4 bytes x each forward value (not a parameter) that a backward node reads, per the autodiff pass; attention probabilities are recomputed, not stored",
       "a tied head shares the embedding table, counted once",
