@@ -10,7 +10,8 @@
 import type { Graph, Node } from "../compiler/ir/ir.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import type { ModelSpec, ResidualSpec } from "../format/spec.js";
-import { residualLabel } from "../format/spec.js";
+import { blockPartition, residualLabel } from "../format/spec.js";
+import { rowsOf } from "../compiler/ir/ops.js";
 import { interpret } from "../compiler/reference/interpreter.js";
 import { depthWeightsAt } from "../compiler/ops/attnres/reference.js";
 import { fromInts, type Tensor } from "../compiler/reference/tensor.js";
@@ -63,16 +64,18 @@ function inScope(node: Node, scope: string): boolean {
 }
 
 /**
- * The branch output is the last node lowerSublayerBranch emits in the sublayer's scope. After it the
- * residual may emit one more node there: the combining `add` (h + out, or partial + out) whose second
- * operand is that output. The AttnRes aggregation (scope "<sublayer>.res") comes before the branch.
+ * The branch output f_l(Norm(h_l)) is the output projection (wo or w2): the last matmul lowering
+ * emits in the sublayer's scope outside the residual's own scopes (".res" for AttnRes, ".hyper"
+ * for hyper-connections), which hold only depth mixing.
  */
 function branchOutput(graph: Graph, scope: string): Node {
-  const nodes = graph.nodes.filter((n) => inScope(n, scope) && !inScope(n, scope + ".res"));
-  const last = nodes[nodes.length - 1];
-  const before = nodes[nodes.length - 2];
-  if (last.op === "add" && last.scope === scope && before && last.inputs[1] === before.id) return before;
-  return last;
+  const projections = graph.nodes.filter(
+    (n) =>
+      n.op === "matmul" && inScope(n, scope) && !inScope(n, scope + ".res") && !inScope(n, scope + ".hyper"),
+  );
+  const output = projections[projections.length - 1];
+  if (!output) throw new Error(`probeDepth: sublayer ${scope} has no output projection`);
+  return output;
 }
 
 function findSublayers(graph: Graph): SublayerNodes[] {
@@ -94,24 +97,28 @@ function findSublayers(graph: Graph): SublayerNodes[] {
  */
 function sourceNames(
   residual: Extract<ResidualSpec, { kind: "attn" }>,
+  layers: number,
   final: Node,
   sublayers: SublayerNodes[],
 ): (source: number) => string {
   const finalSources = final.inputs.slice(0, Number(final.attrs.sources));
+  const blocked = blockPartition(residual, layers) !== null;
   const names = new Map<number, string>();
   finalSources.forEach((id, i) => {
     if (i === 0) names.set(id, "embedding");
-    else if (residual.blocks === null) names.set(id, sublayers[i - 1].name);
+    else if (!blocked) names.set(id, sublayers[i - 1].name);
     else names.set(id, `block ${i}`);
   });
   return (id) => names.get(id) ?? "partial";
 }
 
-function meanWeights(node: Node, values: Tensor[], positions: number): number[] {
+/** the depth weights averaged over every row: each token's, and each head's with depth-attention heads */
+function meanWeights(node: Node, values: Tensor[]): number[] {
   const inputs = node.inputs.map((i) => values[i]);
+  const rows = rowsOf(node.type.shape);
   const total = new Array<number>(Number(node.attrs.sources)).fill(0);
-  for (let p = 0; p < positions; p++) depthWeightsAt(node, inputs, p).forEach((a, i) => (total[i] += a));
-  return total.map((t) => t / positions);
+  for (let p = 0; p < rows; p++) depthWeightsAt(node, inputs, p).forEach((a, i) => (total[i] += a));
+  return total.map((t) => t / rows);
 }
 
 /**
@@ -143,7 +150,7 @@ export function probeDepth(
   if (residual.kind === "attn") {
     const final = graph.nodes.find((n) => AGGREGATION_OPS.has(n.op) && n.scope === "final.res");
     if (!final) throw new Error("probeDepth: an AttnRes graph without the final aggregation");
-    const nameOf = sourceNames(residual, final, sublayers);
+    const nameOf = sourceNames(residual, model.layers.length, final, sublayers);
     const described = [
       ...sublayers.map((s) => ({ name: s.name, node: s.aggregation })),
       { name: "final", node: final },
@@ -151,7 +158,7 @@ export function probeDepth(
     for (const { name, node } of described) {
       if (!node) throw new Error(`probeDepth: sublayer ${name} has no aggregation`);
       const sources = node.inputs.slice(0, Number(node.attrs.sources)).map(nameOf);
-      aggregations.push({ name, sources, weights: meanWeights(node, values, positions) });
+      aggregations.push({ name, sources, weights: meanWeights(node, values) });
     }
   }
   return {

@@ -87,6 +87,32 @@ describe("probeDepth", () => {
     expect(probe.sublayers).toHaveLength(8);
   });
 
+  it("names blocks by block_size, averages heads, and finds branch outputs under the gate", () => {
+    // depth 3 in blocks of 2: blocks of 2 and 1 layers; 2 depth-attention heads; gated
+    const model = tinySpec({ layers: 3, residual: attnResidual({ blockSize: 2, heads: 2, gate: true }) });
+    const params = randomisedAttnRes(model);
+    const probe = probeDepth(model, params, tokensFor(model), SHAPE);
+    expect(probe.residual).toBe("attn(block_size=2, heads=2, gate=true)");
+    const sources = Object.fromEntries(probe.aggregations.map((a) => [a.name, a.sources]));
+    expect(sources["layers.2.attn"]).toEqual(["embedding", "block 1"]);
+    expect(sources["layers.2.mlp"]).toEqual(["embedding", "block 1", "partial"]);
+    expect(sources.final).toEqual(["embedding", "block 1", "block 2"]);
+    for (const a of probe.aggregations) expect(a.weights.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 12);
+    // with random pseudo-queries the two heads weigh differently: the mean is not uniform
+    expect(new Set(probe.aggregations.at(-1)!.weights.map((w) => w.toFixed(6))).size).toBeGreaterThan(1);
+
+    const graph = lowerModel(model, SHAPE);
+    const feeds = {
+      tokens: fromInts([SHAPE.batch, SHAPE.seq], tokensFor(model)),
+      targets: fromInts([SHAPE.batch, SHAPE.seq], new Int32Array(SHAPE.batch * SHAPE.seq)),
+    };
+    const values = interpret(graph, feeds, params);
+    const projections = graph.nodes.filter(
+      (n) => n.op === "matmul" && /\.(wo|w2)$/.test(String(graph.nodes[n.inputs[1]].attrs.name)),
+    );
+    expect(probe.sublayers.map((s) => s.outputRms)).toEqual(projections.map((n) => rms(values[n.id].data)));
+  });
+
   it("reports the standard residual's RMS as a direct computation does", () => {
     const model = tinySpec({ layers: 2 });
     const params = initialParams(model);
