@@ -12,6 +12,7 @@ import {
   type LossPoint,
 } from "../ablate/report/charts.js";
 import { emaSmooth } from "../ablate/report/series.js";
+import { heatmapColumns } from "../ablate/report/write.js";
 
 // Set ABLATE_CHARTS_DIR=/tmp/charts to keep the PNGs and look at them.
 const keepDir = process.env.ABLATE_CHARTS_DIR;
@@ -216,5 +217,17 @@ describe("emaSmooth", () => {
       "2.000000000",
       "2.000000000",
     ]);
+  });
+});
+
+describe("heatmapColumns", () => {
+  it("keeps every source of Block AttnRes, the last block included, with the partial sum last", () => {
+    const aggregations = [
+      { sources: ["embedding"] },
+      { sources: ["embedding", "partial"] },
+      { sources: ["embedding", "block 1", "partial"] },
+      { sources: ["embedding", "block 1", "block 2"] },
+    ];
+    expect(heatmapColumns(aggregations)).toEqual(["embedding", "block 1", "block 2", "partial"]);
   });
 });

@@ -216,10 +216,7 @@ async function writeFigures(data: ReportData, dir: string): Promise<Figure[]> {
   for (const [i, v] of data.variants.entries()) {
     const probe = v.probe;
     if (!probe || probe.aggregations.length === 0) continue;
-    const sources = probe.aggregations.reduce(
-      (longest, a) => (a.sources.length > longest.length ? a.sources : longest),
-      [] as string[],
-    );
+    const sources = heatmapColumns(probe.aggregations);
     const weights = probe.aggregations.map((a) =>
       sources.map((s) => (a.sources.includes(s) ? a.weights[a.sources.indexOf(s)] : null)),
     );
@@ -297,6 +294,17 @@ function markdown(data: ReportData, figures: Figure[]): string {
       );
   }
   return lines.join("\n");
+}
+
+/**
+ * Every source any aggregation reads, in order of first appearance, with the current block's
+ * partial sum last. No single list has them all: with Block AttnRes a sublayer reads the partial
+ * and the final aggregation reads the last block in its place.
+ */
+export function heatmapColumns(aggregations: { sources: string[] }[]): string[] {
+  const columns: string[] = [];
+  for (const a of aggregations) for (const s of a.sources) if (!columns.includes(s)) columns.push(s);
+  return [...columns.filter((s) => s !== "partial"), ...columns.filter((s) => s === "partial")];
 }
 
 export async function writeReport(data: ReportData, dir: string): Promise<string[]> {
