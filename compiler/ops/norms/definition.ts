@@ -38,12 +38,12 @@ export const NORMS_BACKWARD_OPS = {
     infer: ([x, g, dy], a) => withUpstream("rmsnorm", [x, g, dy], a, NORMS_FORWARD_OPS.rmsnorm).out,
   },
   rmsnorm_grad_gain: {
-    doc: "dgain of rmsnorm: sum over rows of dy * x r; operands x, dy; result [D]",
+    doc: "each row's terms of dgain of rmsnorm, dy * x r (the gradient sums them over rows); operands x, dy; result x's shape",
     arity: 2,
     attrs: ["eps"],
     infer: ([x, dy], a) => {
       expectShape(dy, x.shape, "rmsnorm_grad_gain dy");
-      return f32([x.shape[x.shape.length - 1]]);
+      return f32([...x.shape]);
     },
   },
   layernorm_grad_x: {
@@ -59,13 +59,13 @@ export const NORMS_BACKWARD_OPS = {
     },
   },
   layernorm_grad_gain: {
-    doc: "dgain of layernorm: sum over rows of dy * (x-mean) rstd; operands x, dy; result [D]",
+    doc: "each row's terms of dgain of layernorm, dy * (x-mean) rstd (summed over rows by the gradient); operands x, dy; result x's shape",
     arity: 2,
     attrs: ["eps"],
     infer: ([x, dy], a) => {
       num(a, "eps");
       expectShape(dy, x.shape, "layernorm_grad_gain dy");
-      return f32([x.shape[x.shape.length - 1]]);
+      return f32([...x.shape]);
     },
   },
 } satisfies Record<string, OpDef>;

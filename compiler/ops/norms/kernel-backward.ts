@@ -1,5 +1,6 @@
-// Norm backward. dx: one invocation per row (a reduction over D, then D writes). dgain: one
-// invocation per column, summing rows in order so results do not depend on scheduling.
+// Norm backward, one invocation per row: a reduction over D for the row's statistics, then D
+// writes: dx, or the row's terms of dgain (the graph sums those over rows with reduce_leading,
+// in order, so results do not depend on scheduling).
 
 import type { Node } from "../../ir/ir.js";
 import { numel } from "../../ir/ir.js";
@@ -40,18 +41,17 @@ export const rmsnormGradXTemplate: KernelTemplate = {
 export const rmsnormGradGainTemplate: KernelTemplate = {
   operandNames: () => ["x", "dy"],
   render(ctx) {
-    const input = ctx.graph.nodes[ctx.node.inputs[0]];
-    const { rows, width } = rowsAndWidth(input);
+    const { rows, width } = rowsAndWidth(ctx.node);
     const [x, dy] = [ctx.operand(0), ctx.operand(1)];
-    const body = `  var sum = 0.0;
-  for (var row = 0u; row < ROWS; row++) {
-    let base = row * WIDTH;
-    var squares = 0.0;
-    for (var j = 0u; j < WIDTH; j++) { let v = ${x}[base + j]; squares += v * v; }
-    sum += ${dy}[base + item] * ${x}[base + item] * inverseSqrt(squares / f32(WIDTH) + EPS);
-  }
-  ${ctx.output}[item] = ${ctx.finish("item", "sum")};`;
-    return perItem(width, { ROWS: rows, WIDTH: width }, EPS(ctx.node), body);
+    const body = `  let base = item * WIDTH;
+  var squares = 0.0;
+  for (var j = 0u; j < WIDTH; j++) { let v = ${x}[base + j]; squares += v * v; }
+  let r = inverseSqrt(squares / f32(WIDTH) + EPS);
+  for (var j = 0u; j < WIDTH; j++) {
+    let at = base + j;
+    ${ctx.output}[at] = ${ctx.finish("at", `${dy}[at] * ${x}[at] * r`)};
+  }`;
+    return perItem(rows, { WIDTH: width }, EPS(ctx.node), body);
   },
 };
 
@@ -92,21 +92,14 @@ export const layernormGradXTemplate: KernelTemplate = {
 export const layernormGradGainTemplate: KernelTemplate = {
   operandNames: () => ["x", "dy"],
   render(ctx) {
-    const input = ctx.graph.nodes[ctx.node.inputs[0]];
-    const { rows, width } = rowsAndWidth(input);
+    const { rows, width } = rowsAndWidth(ctx.node);
     const [x, dy] = [ctx.operand(0), ctx.operand(1)];
-    const body = `  var sum = 0.0;
-  for (var row = 0u; row < ROWS; row++) {
-    let base = row * WIDTH;
-    let stats = row_stats(base);
-    sum += ${dy}[base + item] * (${x}[base + item] - stats.x) * stats.y;
-  }
-  ${ctx.output}[item] = ${ctx.finish("item", "sum")};`;
-    return perItem(
-      width,
-      { ROWS: rows, WIDTH: width },
-      `${EPS(ctx.node)}\n${ROW_STATS.replaceAll("X[", `${x}[`)}`,
-      body,
-    );
+    const body = `  let base = item * WIDTH;
+  let stats = row_stats(base);
+  for (var j = 0u; j < WIDTH; j++) {
+    let at = base + j;
+    ${ctx.output}[at] = ${ctx.finish("at", `${dy}[at] * (${x}[at] - stats.x) * stats.y`)};
+  }`;
+    return perItem(rows, { WIDTH: width }, `${EPS(ctx.node)}\n${ROW_STATS.replaceAll("X[", `${x}[`)}`, body);
   },
 };

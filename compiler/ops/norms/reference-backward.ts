@@ -34,7 +34,7 @@ export const rmsnormGradGainRef: ReferenceOp = ([x, dy], node) => {
     let sq = 0;
     for (let j = 0; j < d; j++) sq += xs[base + j] * xs[base + j];
     const r = 1 / Math.sqrt(sq / d + eps);
-    for (let j = 0; j < d; j++) o[j] += dys[base + j] * xs[base + j] * r;
+    for (let j = 0; j < d; j++) o[base + j] = dys[base + j] * xs[base + j] * r;
   }
   return out;
 };
@@ -83,7 +83,7 @@ export const layernormGradGainRef: ReferenceOp = ([x, dy], node) => {
   const o = floats(out);
   for (let row = 0; row < xs.length / d; row++) {
     const { xh } = normalisedRow(xs, row * d, d, eps);
-    for (let j = 0; j < d; j++) o[j] += dys[row * d + j] * xh[j];
+    for (let j = 0; j < d; j++) o[row * d + j] = dys[row * d + j] * xh[j];
   }
   return out;
 };
