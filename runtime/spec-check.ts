@@ -127,12 +127,15 @@ export function modelSpecProblem(value: unknown, path = "model"): string | undef
       oneOf(`${rp}.query`, residual.query, ["vector", "projected"] as const);
       // options added later are absent from older records
       if (residual.blockSize !== undefined && residual.blockSize !== null) {
-        wholeNumber(`${rp}.blockSize`, residual.blockSize, 1, layers.length);
+        // a block size past the depth is one block, as the official code counts
+        wholeNumber(`${rp}.blockSize`, residual.blockSize, 1);
         if (residual.blocks !== null) fail(`${rp}.blocks`, residual.blocks, "null when blockSize is given");
       }
       if (residual.heads !== undefined) {
         const heads = wholeNumber(`${rp}.heads`, residual.heads, 1, dim);
         if (dim % heads !== 0) fail(`${rp}.heads`, heads, `a divisor of dim (${dim})`);
+        if (heads > 1 && residual.weights === "static")
+          fail(`${rp}.heads`, heads, "1 with static weights (one logit per source)");
       }
       if (residual.gate !== undefined) bool(`${rp}.gate`, residual.gate);
       if (

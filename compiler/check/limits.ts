@@ -114,9 +114,21 @@ export function parameterUpperBound(
       else total += (s.mlp === "swiglu" ? 3 : 2) * d * s.hidden;
     }
   total += 2 * d; // the final norm
-  if (model.residual.kind === "attn") {
-    const perAggregation = model.residual.query === "projected" ? d * d + 2 * d : 2 * d + sublayers + 1;
+  const r = model.residual;
+  const layers = model.layers.length;
+  if (r.kind === "attn") {
+    // query (or projection), key gain, static logits, gate
+    const perAggregation = (r.query === "projected" ? d * d : d) + d + sublayers + 2;
     total += (sublayers + 1) * perAggregation;
+  } else if (r.kind === "dense") {
+    for (let i = r.period; i <= layers; i += r.period) total += Math.floor(i / r.dilation) + 1;
+  } else if (r.kind === "hyper") {
+    const n = r.streams;
+    total += sublayers * (n * n + 2 * n + (r.dynamic ? d * (n + 3) + 2 : 0));
+  } else if (r.kind === "mhc") {
+    const n = r.streams;
+    // gain over n d, the projections phi, the biases and three scales
+    total += sublayers * (n * d * (n * n + 2 * n + 1) + n * n + 2 * n + 3);
   }
   return total;
 }
