@@ -11,6 +11,7 @@ import { verifyGraph } from "./ir/verify.js";
 import { fuseGraph } from "./passes/fusion.js";
 import { planBuffers, STORAGE_OFFSET_ALIGNMENT } from "./passes/plan.js";
 import { findViews, viewConflicts } from "./passes/views.js";
+import { findSourceStacks } from "./passes/stacks.js";
 import { renderKernels } from "./codegen/render.js";
 import type { BufferPlan, Kernel } from "./codegen/kernel.js";
 import type { ArchxValue, Executable } from "../format/archx.js";
@@ -45,11 +46,13 @@ export function compileGraph(graph: Graph, options: CompileOptions = {}): Execut
     views = findViews(graph, STORAGE_OFFSET_ALIGNMENT, conflicts);
     groups = fuseGraph(graph, { enabled: fused, views });
   }
-  // 3. buffer planning: pools, offsets, scratch reuse by liveness, views inside their bases
-  const plan = planBuffers(graph, groups, STORAGE_OFFSET_ALIGNMENT, views);
-  // 4. code generation: one WGSL module per group; kernels touching many values bind pool ranges
-  const kernels = renderKernels(graph, groups, plan);
-  // 5. packaging: deduplicate modules, describe values, parameters and I/O
+  // 3. source stacks: AttnRes sources laid out at a fixed stride, so one module serves every layer
+  const stacks = findSourceStacks(graph, groups, views);
+  // 4. buffer planning: pools, offsets, scratch reuse by liveness, views inside their bases
+  const plan = planBuffers(graph, groups, STORAGE_OFFSET_ALIGNMENT, views, stacks.stacks);
+  // 5. code generation: one WGSL module per group; kernels touching many values bind pool ranges
+  const kernels = renderKernels(graph, groups, plan, stacks);
+  // 6. packaging: deduplicate modules, describe values, parameters and I/O
   return packageExecutable(graph, kernels, plan, { ...options, fuse: fused });
 }
 

@@ -46,6 +46,12 @@ export type ArchxBinding =
        * the first kernel's values; each kernel names its own here)
        */
       values?: number[];
+      /**
+       * set for a stack of sources (compiler/passes/stacks.ts): value k of `values` starts at byte
+       * offset + k * stride, and the range holds exactly values.length strides; the module reads
+       * how many there are off the binding's length, so one module serves every prefix
+       */
+      stride?: number;
     };
 
 /**
@@ -485,7 +491,8 @@ export function validateExecutable(data: unknown, source: string): Executable {
       } else if (
         keys === "access,pool" ||
         keys === "access,offset,pool,size" ||
-        keys === "access,offset,pool,size,values"
+        keys === "access,offset,pool,size,values" ||
+        keys === "access,offset,pool,size,stride,values"
       ) {
         expect(
           isWholeNumber(binding.pool) && (binding.pool as number) < pools.length,
@@ -525,7 +532,29 @@ export function validateExecutable(data: unknown, source: string): Executable {
         boundRanges.push({ pool, start, end, j });
         const listed = pooledMembers(wgsl, j);
         let members = listed;
-        if (keys.endsWith("values")) {
+        if (keys.includes("stride")) {
+          // a stack: value k at offset + k * stride, the range exactly values.length strides long
+          const stride = binding.stride as number;
+          expect(
+            isWholeNumber(stride, 1) && stride % VALUE_ALIGNMENT === 0,
+            `${bw}.stride`,
+            binding.stride,
+            `a positive multiple of ${VALUE_ALIGNMENT}`,
+          );
+          expect(
+            Array.isArray(binding.values) &&
+              binding.values.length > 0 &&
+              binding.values.every((id) => isWholeNumber(id)) &&
+              binding.values.length * stride === end - start,
+            `${bw}.values`,
+            binding.values,
+            `a list of the stacked value ids, one per stride of the range (${(end - start) / stride})`,
+          );
+          members = (binding.values as number[]).map((id, k) => ({ id, at: (k * stride) / 4 }));
+          for (const { id } of members)
+            if (valueRef(`${bw}: a stacked value`, id).size > stride)
+              fail(`${bw}: stacked value ${id} is wider than the stride ${stride}`);
+        } else if (keys.endsWith("values")) {
           // the kernel's own values, at the element offsets its (possibly shared) module reads them
           expect(
             Array.isArray(binding.values) &&
@@ -554,12 +583,13 @@ export function validateExecutable(data: unknown, source: string): Executable {
               fail(
                 `${bw}: its module reads value ${id} at element ${at}, but the value starts at element ${(value.offset - start) / 4} of the bound range`,
               );
-            use.writes.push(owner(id));
+            // a stack's sources are only read; other ranges may hold what the kernel writes
+            (keys.includes("stride") ? use.reads : use.writes).push(owner(id));
           }
         }
       } else
         fail(
-          `${bw} is ${show(b)}, expected {value, access}, {pool, access} or {pool, access, offset, size, values}`,
+          `${bw} is ${show(b)}, expected {value, access}, {pool, access}, {pool, access, offset, size, values} or {pool, access, offset, size, values, stride}`,
         );
     });
     touched.push(use);

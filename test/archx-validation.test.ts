@@ -1,5 +1,5 @@
-// Hostile .archx files: corruptions generated from valid executables (a forward pass with pooled
-// AttnRes kernels, and a training step) are refused with a DamagedFileError naming the file before
+// Hostile .archx files: corruptions generated from valid executables (a forward pass whose AttnRes
+// kernels read stacked sources, and a training step whose AttnRes backward binds pool ranges) are refused with a DamagedFileError naming the file before
 // any device is touched; the intact files load exactly. CPU only.
 
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -44,8 +44,15 @@ function mutations(exe: Executable): [string, (e: Mutable) => void][] {
     ["an empty module", (e) => (e.modules[0] = "")],
   );
 
-  const pooled = exe.kernels.findIndex((k) => k.bindings.some((b) => "pool" in b));
-  const picks = [...new Set([0, 1, Math.max(0, pooled), exe.kernels.length - 1])];
+  const pooled = exe.kernels.findIndex((k) => k.bindings.some((b) => "pool" in b && b.stride === undefined));
+  // the stacked kernel with the most sources (the final aggregation's)
+  const stackLength = (k: Executable["kernels"][number]) =>
+    Math.max(0, ...k.bindings.map((b) => ("stride" in b && b.stride !== undefined ? b.values!.length : 0)));
+  const stacked = exe.kernels.reduce(
+    (best, k, i) => (stackLength(k) > (best < 0 ? 0 : stackLength(exe.kernels[best])) ? i : best),
+    -1,
+  );
+  const picks = [...new Set([0, 1, Math.max(0, pooled), Math.max(0, stacked), exe.kernels.length - 1])];
   for (const i of picks) {
     const k = (label: string, f: (kernel: Mutable, e: Mutable) => void) =>
       out.push([`kernels[${i}] ${label}`, (e) => f(e.kernels[i], e)]);
@@ -91,16 +98,46 @@ function mutations(exe: Executable): [string, (e: Mutable) => void][] {
     k("a binding with neither", (kernel) => (kernel.bindings[0] = { access: "read" }));
     k("a binding as a number", (kernel) => (kernel.bindings[0] = 3));
   }
-  // a pooled kernel's bound byte range: misaligned, past its pool, or missing a value its module reads
-  const pooledAt = (label: string, f: (binding: Mutable, e: Mutable) => void) =>
+  // a stack of sources: wrong stride, a value too many or too few, values out of order
+  const stackAt = (label: string, f: (binding: Mutable, e: Mutable) => void) => {
+    if (stacked >= 0)
+      out.push([
+        `kernels[${stacked}] source stack ${label}`,
+        (e) =>
+          f(
+            e.kernels[stacked].bindings.find((b: Mutable) => b.stride !== undefined),
+            e,
+          ),
+      ]);
+  };
+  stackAt("stride not aligned", (b) => (b.stride += 4));
+  stackAt("stride 0", (b) => (b.stride = 0));
+  stackAt("stride removed", (b) => delete b.stride);
+  stackAt("values one short", (b) => b.values.pop());
+  stackAt("values one more", (b) => b.values.push(b.values[0]));
+  stackAt("values empty", (b) => (b.values = []));
+  stackAt("one stride shorter", (b) => (b.size -= b.stride));
+  stackAt("shifted by a stride", (b) => (b.offset += b.stride));
+  stackAt("a value wider than the stride", (b, e) => {
+    b.values[0] = e.values.reduce((wide: Mutable, v: Mutable) => (v.size > wide.size ? v : wide)).id;
+  });
+  if (stacked >= 0)
     out.push([
-      `kernels[${pooled}] pool range ${label}`,
-      (e) =>
-        f(
-          e.kernels[pooled].bindings.find((b: Mutable) => "pool" in b),
-          e,
-        ),
+      `kernels[${stacked}] source stack values reversed`,
+      (e) => e.kernels[stacked].bindings.find((b: Mutable) => b.stride !== undefined).values.reverse(),
     ]);
+  // a pooled kernel's bound byte range: misaligned, past its pool, or missing a value its module reads
+  const pooledAt = (label: string, f: (binding: Mutable, e: Mutable) => void) => {
+    if (pooled >= 0)
+      out.push([
+        `kernels[${pooled}] pool range ${label}`,
+        (e) =>
+          f(
+            e.kernels[pooled].bindings.find((b: Mutable) => "pool" in b),
+            e,
+          ),
+      ]);
+  };
   pooledAt("offset not aligned", (b) => (b.offset += 4));
   pooledAt("offset negative", (b) => (b.offset = -256));
   pooledAt("offset a string", (b) => (b.offset = String(b.offset)));
@@ -130,16 +167,17 @@ function mutations(exe: Executable): [string, (e: Mutable) => void][] {
   pooledAt("a value not in the range", (b, e) => {
     b.values[0] = e.values.find((v: Mutable) => v.pool === b.pool && v.offset >= b.offset + b.size).id;
   });
-  out.push([
-    `kernels[${pooled}] two pool ranges overlapping`,
-    (e) => {
-      const ranges = e.kernels[pooled].bindings.filter((b: Mutable) => "pool" in b);
-      const [first, second] = ranges
-        .filter((b: Mutable) => b.pool === ranges[ranges.length - 1].pool)
-        .slice(-2);
-      first.size = second.offset + second.size - first.offset;
-    },
-  ]);
+  if (pooled >= 0)
+    out.push([
+      `kernels[${pooled}] two pool ranges overlapping`,
+      (e) => {
+        const ranges = e.kernels[pooled].bindings.filter((b: Mutable) => "pool" in b);
+        const [first, second] = ranges
+          .filter((b: Mutable) => b.pool === ranges[ranges.length - 1].pool)
+          .slice(-2);
+        first.size = second.offset + second.size - first.offset;
+      },
+    ]);
   // dropped, reversed, swapped kernels: a kernel then reads what nothing wrote, or an output is never written
   out.push(["kernels reversed", (e) => e.kernels.reverse()]);
   out.push(["the first kernel dropped", (e) => e.kernels.shift()]);

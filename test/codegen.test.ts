@@ -317,3 +317,54 @@ describe("device limits", () => {
     );
   });
 });
+
+describe("source stacks", () => {
+  const attnresModules = (exe: ReturnType<typeof compileGraph>) =>
+    new Set(exe.kernels.filter((k) => k.ops[0] === "attnres").map((k) => k.module));
+
+  it("every Full AttnRes aggregation of a forward pass is one module, its sources one stride apart", async () => {
+    for (const layers of [2, 6]) {
+      const model = tinySpec({ layers, dim: 16, residual: FULL });
+      const exe = compileGraph(lowerModel(model, { batch: 2, seq: 4 }));
+      expect(() => validateExecutable(structuredClone(exe), "test")).not.toThrow();
+      expect(attnresModules(exe).size, `${layers} layers`).toBe(1);
+      const stacks = exe.kernels.flatMap((k) =>
+        k.bindings.filter((b) => "stride" in b && b.stride !== undefined),
+      );
+      // one per aggregation: each sublayer's and the final one, which reads all 2 L + 1 sources
+      expect(stacks.map((b) => ("values" in b ? b.values!.length : 0))).toEqual(
+        Array.from({ length: 2 * layers + 1 }, (_, i) => i + 1),
+      );
+      const final = stacks.at(-1)!;
+      const valueOf = new Map(exe.values.map((v) => [v.id, v]));
+      if (!("pool" in final)) throw new Error("a stack binds a pool range");
+      // value k of the stack starts k strides in
+      final.values!.forEach((id, k) =>
+        expect(valueOf.get(id)!.offset).toBe(final.offset! + k * final.stride!),
+      );
+    }
+    const exe = compileGraph(
+      lowerModel(tinySpec({ layers: 2, dim: 16, residual: FULL }), { batch: 2, seq: 4 }),
+    );
+    await expect(exe.modules[[...attnresModules(exe)][0]]).toMatchFileSnapshot(
+      "__snapshots__/attnres-stacked.wgsl",
+    );
+  });
+
+  it("Block AttnRes shares two modules (with and without the partial sum) at any depth", () => {
+    for (const layers of [4, 8]) {
+      const exe = compileGraph(
+        lowerModel(tinySpec({ layers, dim: 16, residual: blockRes(2) }), { batch: 2, seq: 4 }),
+      );
+      expect(() => validateExecutable(structuredClone(exe), "test")).not.toThrow();
+      expect(attnresModules(exe).size, `${layers} layers`).toBe(2);
+    }
+  });
+
+  it("a training step stacks its forward aggregations and still validates", () => {
+    const model = tinySpec({ layers: 3, dim: 16, residual: FULL });
+    const exe = compileGraph(differentiate(lowerModel(model, { batch: 2, seq: 4 })));
+    expect(() => validateExecutable(structuredClone(exe), "test")).not.toThrow();
+    expect(attnresModules(exe).size).toBe(1);
+  });
+});

@@ -11,6 +11,8 @@ import { bindPools, MAX_VALUE_BINDINGS } from "./pooled.js";
 import { kernelTemplate } from "../ops/registry.js";
 import type { TemplateContext } from "./template.js";
 import { u32Literal } from "./wgsl.js";
+import type { SourceStacks } from "../passes/stacks.js";
+import { stackStride } from "../passes/plan.js";
 
 export class CodegenError extends Error {}
 
@@ -69,11 +71,45 @@ export function kernelBaseName(graph: Graph, group: FusedGroup): string {
   return `${anchor.scope || graph.name}.${ops.join("_")}`;
 }
 
+/** the stack range an anchor reads its sources through, when it does (see passes/stacks.ts) */
+interface StackBinding {
+  binding: KernelBinding;
+  members: number[];
+  /** elements between consecutive sources */
+  stride: number;
+  extra?: number;
+}
+
+function stackBinding(
+  graph: Graph,
+  anchor: Node,
+  plan: BufferPlan | undefined,
+  stacks: SourceStacks | undefined,
+): StackBinding | undefined {
+  const read = stacks?.reads.get(anchor.id);
+  if (!read || !plan) return undefined;
+  const stack = stacks!.stacks[read.stack];
+  const members = stack.members.slice(0, read.count);
+  const first = plan.slots.find((s) => s.value === members[0]);
+  if (!first) throw new CodegenError(`internal: stack member %${members[0]} has no buffer slot`);
+  const stride = stackStride(graph, stack);
+  const binding: KernelBinding = {
+    pool: first.pool,
+    access: "read_write",
+    offset: first.offset,
+    size: stride * members.length,
+    values: members,
+    stride,
+  };
+  return { binding, members, stride: stride / 4, extra: read.extra };
+}
+
 export function renderKernel(
   graph: Graph,
   group: FusedGroup,
   name = kernelBaseName(graph, group),
   plan?: BufferPlan,
+  stacks?: SourceStacks,
 ): Kernel {
   const anchor = graph.nodes[group.anchor];
   const template = kernelTemplate(anchor.op);
@@ -90,6 +126,13 @@ export function renderKernel(
     bound.set(value, name);
     boundList.push({ value, name });
   };
+  const stacked = stackBinding(graph, anchor, plan, stacks);
+  const STACK = "sources";
+  if (stacked) {
+    // the stacked sources are reached through one range; the rest are bound as usual
+    stacked.members.forEach((_, i) => bound.set(anchor.inputs[i], STACK));
+    if (stacked.extra !== undefined) bind(stacked.extra, "partial");
+  }
   anchor.inputs.forEach((value, i) => bind(value, operandNames[i] ?? `operand${i}`));
   groupReads(graph, group).forEach((value, i) => bind(value, `epilogue_operand${i}`));
   const output = "out";
@@ -100,6 +143,15 @@ export function renderKernel(
     operand: (i) => bound.get(anchor.inputs[i])!,
     output,
     finish: (index, value) => (group.epilogue.length === 0 ? value : `finish(${index}, ${value})`),
+    ...(stacked
+      ? {
+          stackedSources: {
+            stack: STACK,
+            stride: stacked.stride,
+            ...(stacked.extra !== undefined ? { extra: "partial" } : {}),
+          },
+        }
+      : {}),
   };
   const body = template.render(ctx);
 
@@ -120,7 +172,29 @@ export function renderKernel(
   let bindings: KernelBinding[];
   let declarations: string[];
   let finalCode = code;
-  if (plan && values.length > MAX_VALUE_BINDINGS) {
+  const declare = (values: BoundValue[], first: number) =>
+    values.map(({ value, name }, i) => {
+      const node = graph.nodes[value];
+      const role =
+        node.op === "param" || node.op === "input"
+          ? `${node.op} ${String(node.attrs.name)}`
+          : `%${value} ${node.op}`;
+      return `@group(0) @binding(${first + i}) var<storage, read_write> ${name}: array<${node.type.dtype}>; // ${role}`;
+    });
+  if (stacked) {
+    if (values.length + 1 > MAX_VALUE_BINDINGS)
+      throw new CodegenError(`internal: a stacked kernel binds ${values.length + 1} buffers`);
+    bindings = [
+      stacked.binding,
+      ...boundList.map(({ value }) => ({ value, access: "read" as const })),
+      { value: group.output, access: "read_write" },
+    ];
+    const listed = stacked.members.map((m, i) => `%${m} at ${i * stacked.stride}`).join(", ");
+    declarations = [
+      `@group(0) @binding(0) var<storage, read_write> ${STACK}: array<f32>; // stacked sources, ${stacked.stride} elements apart: ${listed}`,
+      ...declare(values, 1),
+    ];
+  } else if (plan && values.length > MAX_VALUE_BINDINGS) {
     const pooled = bindPools(graph, plan, values, code);
     bindings = pooled.bindings;
     declarations = pooled.declarations;
@@ -130,14 +204,7 @@ export function renderKernel(
       ...boundList.map(({ value }) => ({ value, access: "read" as const })),
       { value: group.output, access: "read_write" },
     ];
-    declarations = values.map(({ value, name }, i) => {
-      const node = graph.nodes[value];
-      const role =
-        node.op === "param" || node.op === "input"
-          ? `${node.op} ${String(node.attrs.name)}`
-          : `%${value} ${node.op}`;
-      return `@group(0) @binding(${i}) var<storage, read_write> ${name}: array<${node.type.dtype}>; // ${role}`;
-    });
+    declarations = declare(values, 0);
   }
   const sections = [header, declarations.join("\n"), finalCode];
   return {
@@ -152,12 +219,17 @@ export function renderKernel(
 }
 
 /** kernels for all groups, names made unique by a numeric suffix where scopes repeat */
-export function renderKernels(graph: Graph, groups: FusedGroup[], plan?: BufferPlan): Kernel[] {
+export function renderKernels(
+  graph: Graph,
+  groups: FusedGroup[],
+  plan?: BufferPlan,
+  stacks?: SourceStacks,
+): Kernel[] {
   const seen = new Map<string, number>();
   return groups.map((group) => {
     const base = kernelBaseName(graph, group);
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
-    return renderKernel(graph, group, n === 1 ? base : `${base}.${n}`, plan);
+    return renderKernel(graph, group, n === 1 ? base : `${base}.${n}`, plan, stacks);
   });
 }

@@ -13,6 +13,12 @@ export interface TemplateContext {
   output: string;
   /** WGSL call that applies the fused epilogue to `value`, the anchor's result at flat index `index` */
   finish(index: string, value: string): string;
+  /**
+   * set when the anchor's sources are a prefix of a source stack (passes/stacks.ts), bound as one
+   * range: source i < count starts at element i * stride of `stack`, count is the range's length
+   * over the stride, and `extra` (when set) is one more source after them
+   */
+  stackedSources?: { stack: string; stride: number; extra?: string };
 }
 
 export interface TemplateOutput {

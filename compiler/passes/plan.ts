@@ -1,7 +1,9 @@
 // Buffer planning: every value a kernel reads or writes gets a byte range in one of four pools.
 // Parameters, inputs and graph outputs each have their own pool (they outlive a forward pass);
 // everything else shares a scratch pool in which values whose lifetimes do not overlap reuse
-// the same bytes. Offsets are aligned to the storage-binding offset alignment.
+// the same bytes. Offsets are aligned to the storage-binding offset alignment. The members of a
+// source stack (passes/stacks.ts) are placed as one block, one after another at a fixed stride,
+// live from the first member's write to the last read of any of them.
 
 import { VALUE_ALIGNMENT } from "../../format/archx.js";
 import type { Graph } from "../ir/ir.js";
@@ -10,6 +12,7 @@ import type { BufferPlan, BufferSlot } from "../codegen/kernel.js";
 import type { FusedGroup } from "./fusion.js";
 import { groupReads } from "./fusion.js";
 import type { View } from "./views.js";
+import type { SourceStack } from "./stacks.js";
 
 /** WebGPU's default (and largest allowed) minStorageBufferOffsetAlignment: the format requires it */
 export const STORAGE_OFFSET_ALIGNMENT = VALUE_ALIGNMENT;
@@ -64,11 +67,17 @@ function firstFit(live: { offset: number; size: number }[], size: number, alignm
   return offset;
 }
 
+/** the byte distance between consecutive members of a stack */
+export function stackStride(graph: Graph, stack: SourceStack, alignment = STORAGE_OFFSET_ALIGNMENT): number {
+  return alignUp(valueBytes(graph, stack.members[0]), alignment);
+}
+
 export function planBuffers(
   graph: Graph,
   groups: FusedGroup[],
   alignment = STORAGE_OFFSET_ALIGNMENT,
   views: ReadonlyMap<number, View> = new Map(),
+  stacks: readonly SourceStack[] = [],
 ): BufferPlan {
   const slots: BufferSlot[] = [];
   const placed = new Set<number>();
@@ -103,17 +112,40 @@ export function planBuffers(
   const pinned = new Set(slots.map((s) => s.value));
   const live: (BufferSlot & { last: number })[] = [];
   let scratchEnd = 0;
-  for (const life of scratchLifetimes(graph, groups, pinned, views).sort((a, b) => a.first - b.first)) {
+  // a stack is one block: its lifetime spans its members', and it is placed as one value would be
+  const lifetimes = scratchLifetimes(graph, groups, pinned, views);
+  const stackOf = new Map<number, number>();
+  stacks.forEach((stack, k) => stack.members.forEach((m) => stackOf.set(m, k)));
+  const blocks: (Lifetime & { stack?: number })[] = lifetimes.filter((l) => !stackOf.has(l.value));
+  stacks.forEach((stack, k) => {
+    const members = lifetimes.filter((l) => stackOf.get(l.value) === k);
+    if (members.length !== stack.members.length)
+      throw new Error(`internal: stack ${k} has members that no kernel writes into scratch`);
+    const first = Math.min(...members.map((l) => l.first));
+    blocks.push({ value: stack.members[0], first, last: Math.max(...members.map((l) => l.last)), stack: k });
+  });
+  for (const life of blocks.sort((a, b) => a.first - b.first)) {
     // a value read by the step that writes `life.value` is still live then, so only strictly earlier ends free
     for (let i = live.length - 1; i >= 0; i--) if (live[i].last < life.first) live.splice(i, 1);
-    const size = valueBytes(graph, life.value);
-    const slot = { value: life.value, pool: POOL.scratch, offset: firstFit(live, size, alignment), size };
+    const stack = life.stack === undefined ? undefined : stacks[life.stack];
+    const stride = stack ? stackStride(graph, stack, alignment) : 0;
+    const size = stack ? stride * stack.members.length : valueBytes(graph, life.value);
+    const block = { value: life.value, pool: POOL.scratch, offset: firstFit(live, size, alignment), size };
     // keep `live` sorted by offset, as firstFit walks it
     let at = live.length;
-    while (at > 0 && live[at - 1].offset > slot.offset) at--;
-    live.splice(at, 0, { ...slot, last: life.last });
-    slots.push(slot);
-    scratchEnd = Math.max(scratchEnd, alignUp(slot.offset + size, alignment));
+    while (at > 0 && live[at - 1].offset > block.offset) at--;
+    live.splice(at, 0, { ...block, last: life.last });
+    if (stack)
+      stack.members.forEach((value, i) =>
+        slots.push({
+          value,
+          pool: POOL.scratch,
+          offset: block.offset + i * stride,
+          size: valueBytes(graph, value),
+        }),
+      );
+    else slots.push(block);
+    scratchEnd = Math.max(scratchEnd, alignUp(block.offset + size, alignment));
   }
   poolEnds[POOL.scratch] = scratchEnd;
 

@@ -52,7 +52,8 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgr
   var acc: array<f32, PER_LANE>;
   var running_max = -3.0e38;
   var running_sum = 0.0;
-  for (var i = 0u; i < SOURCES; i = i + 1u) {
+  let source_count = SOURCES;
+  for (var i = 0u; i < source_count; i = i + 1u) {
     var row_values: array<f32, PER_LANE>;
     var partial = vec2f(0.0); // (sum of squares, key-weighted dot with the query)
     for (var k = 0u; k < PER_LANE; k = k + 1u) {

@@ -16,7 +16,7 @@ import {
   workgroupSumHelper,
 } from "../../codegen/wgsl.js";
 import { rowWorkgroupSize } from "../norms/kernel.js";
-import { sourceReader } from "./sources.js";
+import { sourceReader, stackedReader } from "./sources.js";
 
 export const attnresTemplate: KernelTemplate = {
   operandNames(node) {
@@ -45,6 +45,7 @@ export const attnresTemplate: KernelTemplate = {
     const keyWeight = keyNorm ? `${queryAt} * ${ctx.operand(count + 1)}[base % GAIN_SIZE + j]` : queryAt;
     const logit = keyNorm ? "totals.y * inverseSqrt(totals.x / f32(DIM) + EPS)" : "totals.y";
     const sourceNames = Array.from({ length: count }, (_, i) => ctx.operand(i));
+    const stacked = ctx.stackedSources;
     const fold = softmax
       ? `    let new_max = max(running_max, logit);
     let correction = exp(running_max - new_max);
@@ -54,13 +55,25 @@ export const attnresTemplate: KernelTemplate = {
     for (var k = 0u; k < PER_LANE; k = k + 1u) { acc[k] = acc[k] * correction + weight * row_values[k]; }`
       : `    let weight = sigmoid(logit);
     for (var k = 0u; k < PER_LANE; k = k + 1u) { acc[k] = acc[k] + weight * row_values[k]; }`;
-    const constants = { ROWS: rows, DIM: dim, SOURCES: count, QUERY_SIZE: querySize, GAIN_SIZE: gainSize };
+    // stacked sources: how many there are is the stack binding's length over the stride, so the
+    // module does not depend on the layer (compiler/passes/stacks.ts)
+    const constants = {
+      ROWS: rows,
+      DIM: dim,
+      ...(stacked ? { STRIDE: stacked.stride } : { SOURCES: count }),
+      QUERY_SIZE: querySize,
+      GAIN_SIZE: gainSize,
+    };
+    const reader = stacked ? stackedReader(stacked.stack, stacked.extra) : sourceReader(sourceNames);
+    const sourceCount = stacked
+      ? `  let source_count = arrayLength(&${stacked.stack}) / STRIDE${stacked.extra ? " + 1u" : ""};`
+      : "  let source_count = SOURCES;";
     const code = `${u32Constants({ ...constants, WORKGROUP_SIZE: size, PER_LANE: ceilDiv(dim, size) })}
 const EPS: f32 = ${f32Literal(node.attrs.eps as number)};
 
 ${workgroupSumHelper("vec2f", size)}
 
-${sourceReader(sourceNames)}
+${reader}
 ${softmax ? "" : `\n${SIGMOID_HELPER}\n`}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(${SPREAD_BUILTINS}) {
@@ -70,7 +83,8 @@ fn main(${SPREAD_BUILTINS}) {
   var acc: array<f32, PER_LANE>;
   var running_max = -3.0e38;
   var running_sum = ${softmax ? "0.0" : "1.0"};
-  for (var i = 0u; i < SOURCES; i = i + 1u) {
+${sourceCount}
+  for (var i = 0u; i < source_count; i = i + 1u) {
     var row_values: array<f32, PER_LANE>;
     var partial = vec2f(0.0); // (sum of squares, key-weighted dot with the query)
     for (var k = 0u; k < PER_LANE; k = k + 1u) {
