@@ -27,7 +27,8 @@ export const ARCHX_FORMAT = "archx";
 // 2: a binding may be a whole pool ({ pool }) instead of one value
 // 3: pool bindings are byte ranges listing their values ({ pool, offset, size, values }); values
 //    may be views of another value's bytes (viewOf)
-export const ARCHX_VERSION = 3;
+// 4: a pool range may be a stack of values one stride apart ({ pool, offset, size, values, stride })
+export const ARCHX_VERSION = 4;
 
 /**
  * A value's slot, or a pool: the byte range [offset, offset + size) of it when those are given,
