@@ -100,11 +100,14 @@ describe("AttnRes kernels", () => {
   for (const score of ["softmax", "sigmoid"])
     for (const keyNorm of [true, false])
       for (const query of ["vector", "projected"])
+        // with a projected query, also adding a later aggregation's packed gradients (4 entries)
         it(`${score}, key norm ${keyNorm ? "on" : "off"}, ${query} query`, async () => {
+          const accumulate = query === "projected";
           const operands = [f(shape), f(shape), f(shape), f(query === "vector" ? [7] : shape)];
           if (keyNorm) operands.push(f([7]));
           operands.push(f(shape));
-          const attrs = { sources: 3, score, key_norm: keyNorm, eps: 1e-6 };
+          if (accumulate) operands.push(f([4, ...shape]));
+          const attrs = { sources: 3, score, key_norm: keyNorm, eps: 1e-6, accumulate };
           await expectKernelMatches("attnres_grad_sources", operands, attrs);
         });
 
@@ -128,7 +131,13 @@ describe("AttnRes kernels", () => {
       const operands = [f(heads, 2), f(heads, 2), f(heads, 2), f([2, 8])];
       if (keyNorm) operands.push(f([2, 8]));
       operands.push(f(heads));
-      const attrs = { sources: 3, score: keyNorm ? "softmax" : "sigmoid", key_norm: keyNorm, eps: 1e-6 };
+      const attrs = {
+        sources: 3,
+        score: keyNorm ? "softmax" : "sigmoid",
+        key_norm: keyNorm,
+        eps: 1e-6,
+        accumulate: false,
+      };
       await expectKernelMatches("attnres_grad_sources", operands, attrs);
     });
 });

@@ -78,6 +78,8 @@ interface StackBinding {
   /** elements between consecutive sources */
   stride: number;
   extra?: number;
+  /** the most sources any reader of the stack has: the whole stack, and the extra */
+  capacity: number;
 }
 
 function stackBinding(
@@ -101,7 +103,8 @@ function stackBinding(
     values: members,
     stride,
   };
-  return { binding, members, stride: stride / 4, extra: read.extra };
+  const capacity = stack.members.length + (read.extra === undefined ? 0 : 1);
+  return { binding, members, stride: stride / 4, extra: read.extra, capacity };
 }
 
 export function renderKernel(
@@ -148,6 +151,7 @@ export function renderKernel(
           stackedSources: {
             stack: STACK,
             stride: stacked.stride,
+            capacity: stacked.capacity,
             ...(stacked.extra !== undefined ? { extra: "partial" } : {}),
           },
         }

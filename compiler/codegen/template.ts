@@ -16,9 +16,10 @@ export interface TemplateContext {
   /**
    * set when the anchor's sources are a prefix of a source stack (passes/stacks.ts), bound as one
    * range: source i < count starts at element i * stride of `stack`, count is the range's length
-   * over the stride, and `extra` (when set) is one more source after them
+   * over the stride, and `extra` (when set) is one more source after them; `capacity` bounds the
+   * count (the whole stack, and the extra) for arrays sized at compile time
    */
-  stackedSources?: { stack: string; stride: number; extra?: string };
+  stackedSources?: { stack: string; stride: number; extra?: string; capacity: number };
 }
 
 export interface TemplateOutput {

@@ -67,8 +67,19 @@ export function differentiate(forward: Graph, opts: DifferentiateOptions = {}): 
         `autodiff: no gradient rule for op '${node.op}' (node ${id}, ${node.scope || "top level"})`,
       );
     scope = node.scope ? `grad.${node.scope}` : "grad";
-    const ctx: GradContext = { node, dy, type: (v) => graph.nodes[v].type, emit };
+    const folded = new Set<number>();
+    const ctx: GradContext = {
+      node,
+      dy,
+      type: (v) => graph.nodes[v].type,
+      nodeOf: (v) => graph.nodes[v],
+      emit,
+      accumulatedGradient: (v) => grads.get(v),
+      foldsAccumulated: (v) => folded.add(v),
+    };
     const operandGrads = rule(ctx);
+    // a rule that folded a value's gradient so far into its own returns the whole sum
+    for (const v of folded) grads.delete(v);
     node.inputs.forEach((input, i) => {
       if (!dependsOnParam[input]) return;
       const grad = operandGrads[i];

@@ -8,6 +8,7 @@
 // The stack is the final aggregation's source list (it reads all of them). An aggregation uses it
 // when its sources are a prefix of the stack, then at most one value outside it.
 
+import { VALUE_ALIGNMENT } from "../../format/archx.js";
 import type { Graph } from "../ir/ir.js";
 import type { FusedGroup } from "./fusion.js";
 import { groupReads } from "./fusion.js";
@@ -33,7 +34,11 @@ export interface SourceStacks {
   reads: Map<number, StackedRead>;
 }
 
-const STACKED_OPS = new Set(["attnres"]);
+/** ops whose first `sources` operands are the aggregation's sources */
+/** WebGPU's default maxStorageBufferBindingSize, which every device offers */
+export const GUARANTEED_BINDING_BYTES = 2 ** 27;
+
+const STACKED_OPS = new Set(["attnres", "attnres_grad_sources"]);
 
 /** a value's bytes: its own, or (for a view at offset 0 of the same size) its base's */
 function baseOf(graph: Graph, value: number, views: ReadonlyMap<number, View>): number | undefined {
@@ -67,6 +72,10 @@ export function findSourceStacks(
   )
     return none;
   const stack = members as number[];
+  // a stack is bound as one range: keep it within the binding size every WebGPU device allows, so
+  // nothing that ran as separate pool ranges stops fitting (those ranges can split 8 ways)
+  const stride = Math.ceil((bytes(stack[0]) * 4) / VALUE_ALIGNMENT) * VALUE_ALIGNMENT;
+  if (stride * stack.length > GUARANTEED_BINDING_BYTES) return none;
   const position = new Map(stack.map((m, i) => [m, i]));
   const reads = new Map<number, StackedRead>();
   const groupOf = new Map(groups.map((g) => [g.anchor, g]));

@@ -63,12 +63,25 @@ export const ATTNRES_BACKWARD_OPS = {
       "d(source_i) = alpha_i dy plus the path through the logit (and the key norm); entry S is each token's " +
       "query gradient sum_i dlogit_i key_i; with key_norm, entry S+1 is each token's gain gradient " +
       "sum_i dlogit_i query s_i r_i. A [D] query's or gain's gradient is the sum over tokens (reduce_leading). " +
-      "Operands: attnres's operands, then dy",
+      "Operands: attnres's operands, then dy, then (accumulate) the packed gradients of a later aggregation, " +
+      "whose entries 0..S-1 are added to entries 0..S-1 here (the sources' gradients summed so far)",
     arity: "variadic",
-    attrs: ["sources", "score", "key_norm", "eps"],
+    attrs: ["sources", "score", "key_norm", "eps", "accumulate"],
     infer: (inputs, a) => {
-      const { out } = withUpstream("attnres", inputs, a, ATTNRES_FORWARD_OPS.attnres);
-      const entries = num(a, "sources") + 1 + (a.key_norm === true ? 1 : 0);
+      const accumulate = a.accumulate === true;
+      const own = accumulate ? inputs.slice(0, -1) : inputs;
+      const { out } = withUpstream("attnres", own, a, ATTNRES_FORWARD_OPS.attnres);
+      const sources = num(a, "sources");
+      if (accumulate) {
+        const earlier = inputs[inputs.length - 1];
+        if (!(
+          earlier.shape.length === out.shape.length + 1 &&
+          earlier.shape[0] >= sources &&
+          sameShape(earlier.shape.slice(1), out.shape)
+        ))
+          fail(`attnres_grad_sources: accumulated gradients must be [>= ${sources}, ${out.shape.join(",")}]`);
+      }
+      const entries = sources + 1 + (a.key_norm === true ? 1 : 0);
       return f32([entries, ...out.shape]);
     },
   },

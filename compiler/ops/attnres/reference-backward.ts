@@ -29,7 +29,7 @@ function attnresBackward(inputs: Tensor[], node: Node): AttnresGrads {
   const src = inputs.slice(0, count).map(floats);
   const query = floats(inputs[count]);
   const gain = keyNorm ? floats(inputs[count + 1]) : undefined;
-  const dy = floats(inputs[inputs.length - 1]);
+  const dy = floats(inputs[count + 1 + (keyNorm ? 1 : 0)]);
   const shape = inputs[0].type.shape;
   const d = shape[shape.length - 1];
   const tokens = numel(shape) / d;
@@ -93,6 +93,11 @@ export const attnresGradSourcesRef: ReferenceOp = (inputs, node) => {
   const g = attnresBackward(inputs, node);
   const data = floats(out);
   data.set(g.sources);
+  // accumulate: the later aggregation's packed gradients, whose first S entries are added
+  if (node.attrs.accumulate === true) {
+    const earlier = floats(inputs[inputs.length - 1]);
+    for (let k = 0; k < g.sources.length; k++) data[k] += earlier[k];
+  }
   data.set(g.queryPerToken, g.sources.length);
   if (node.attrs.key_norm === true) data.set(g.gainPerToken, g.sources.length + g.queryPerToken.length);
   return out;

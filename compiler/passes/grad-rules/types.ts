@@ -9,8 +9,17 @@ export interface GradContext {
   /** the value holding d(loss)/d(node) */
   dy: number;
   type(value: number): TensorType;
+  /** the node that computes `value` (forward or backward) */
+  nodeOf(value: number): Node;
   /** appends a backward node and returns its value id */
   emit(op: string, inputs: number[], attrs?: Attrs): number;
+  /** the gradient summed so far for `value` (from the nodes after this one), if any */
+  accumulatedGradient(value: number): number | undefined;
+  /**
+   * says the rule folded `value`'s gradient so far into the one it returns for it: the driver
+   * then takes the returned gradient as the whole sum instead of adding it
+   */
+  foldsAccumulated(value: number): void;
 }
 
 /**
