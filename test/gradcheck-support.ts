@@ -1,6 +1,8 @@
 // Finite-difference gradient checking against autodiff, both run through the float64 interpreter.
 
-import type { Graph } from "../compiler/ir/ir.js";
+import { GraphBuilder } from "../compiler/ir/builder.js";
+import "../compiler/ir/catalog.js";
+import type { Attrs, Graph } from "../compiler/ir/ir.js";
 import { numel } from "../compiler/ir/ir.js";
 import { differentiate } from "../compiler/passes/autodiff.js";
 import type { ParamValues } from "../compiler/reference/interpreter.js";
@@ -134,4 +136,32 @@ export function randomStart(
   );
   const zeros = new Map([...start].map(([name, values]) => [name, new Float32Array(values.length)]));
   return { start, zeros };
+}
+
+/**
+ * Gradient check of one op: every operand a parameter of the given shape, the loss a
+ * random-weighted cross-entropy of its result, so every output coordinate moves the loss. Checks
+ * every coordinate; returns what gradcheck found.
+ */
+export function gradcheckOp(
+  op: string,
+  shapes: number[][],
+  attrs: Attrs,
+  seed: number,
+): { mismatches: GradMismatch[]; checked: number } {
+  const rand = seededRandom(seed);
+  const b = new GraphBuilder(`grad_${op}`);
+  const ids = shapes.map((shape, i) =>
+    b.param(`x${i}`, shape, { kind: "normal", std: 1 }, { decay: true, group: "test" }),
+  );
+  const out = b.op(op, ids, attrs);
+  const shape = b.graph.nodes[out].type.shape;
+  const weights = b.input("weights", "f32", shape);
+  const targets = b.input("targets", "i32", shape.slice(0, -1));
+  const feeds = {
+    weights: randomTensor(shape, rand, 2),
+    targets: randomIds(shape.slice(0, -1), shape[shape.length - 1], rand),
+  };
+  b.output("loss", b.op("cross_entropy", [b.op("mul", [out, weights]), targets]));
+  return gradcheck(b.graph, feeds, randomParams(b.graph, rand));
 }

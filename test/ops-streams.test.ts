@@ -13,25 +13,10 @@ import type { Tensor } from "../compiler/reference/tensor.js";
 import type { GpuContext } from "../runtime/device.js";
 import { runTemplate } from "./gpu-backward-support.js";
 import { openRealDevice, relativeError, runOnGpu } from "./gpu-harness.js";
-import { gradcheck, randomIds, randomParams, randomTensor, seededRandom } from "./gradcheck-support.js";
+import { gradcheckOp, randomTensor, seededRandom } from "./gradcheck-support.js";
 
-/** like checkOp in gradcheck-ops.test.ts: every operand a parameter, a random-weighted cross-entropy as loss */
-function gradcheckOp(op: string, shapes: number[][], attrs: Attrs, seed: number) {
-  const rand = seededRandom(seed);
-  const b = new GraphBuilder(`grad_${op}`);
-  const ids = shapes.map((shape, i) =>
-    b.param(`x${i}`, shape, { kind: "normal", std: 1 }, { decay: true, group: "test" }),
-  );
-  const out = b.op(op, ids, attrs);
-  const shape = b.graph.nodes[out].type.shape;
-  const weights = b.input("weights", "f32", shape);
-  const targets = b.input("targets", "i32", shape.slice(0, -1));
-  const feeds = {
-    weights: randomTensor(shape, rand, 2),
-    targets: randomIds(shape.slice(0, -1), shape[shape.length - 1], rand),
-  };
-  b.output("loss", b.op("cross_entropy", [b.op("mul", [out, weights]), targets]));
-  const { mismatches, checked } = gradcheck(b.graph, feeds, randomParams(b.graph, rand));
+function expectGradients(op: string, shapes: number[][], attrs: Attrs, seed: number) {
+  const { mismatches, checked } = gradcheckOp(op, shapes, attrs, seed);
   expect(checked).toBe(shapes.reduce((sum, s) => sum + numel(s), 0));
   expect(mismatches).toEqual([]);
 }
@@ -42,31 +27,31 @@ describe("the stream gradients", () => {
   const token = [2, 3, 4];
 
   it("stream_expand", () => {
-    gradcheckOp("stream_expand", [token], { streams: 3 }, 21);
+    expectGradients("stream_expand", [token], { streams: 3 }, 21);
   });
 
   it("stream_read without weights (a plain sum)", () => {
-    gradcheckOp("stream_read", [state], {}, 22);
+    expectGradients("stream_read", [state], {}, 22);
   });
 
   it("stream_read with static weights [3]", () => {
-    gradcheckOp("stream_read", [state, [3]], {}, 23);
+    expectGradients("stream_read", [state, [3]], {}, 23);
   });
 
   it("stream_read with per-token weights [2,3,3]", () => {
-    gradcheckOp("stream_read", [state, [2, 3, 3]], {}, 24);
+    expectGradients("stream_read", [state, [2, 3, 3]], {}, 24);
   });
 
   it("stream_write with static R [3,3] and b [3]", () => {
-    gradcheckOp("stream_write", [state, [3, 3], [3], token], {}, 25);
+    expectGradients("stream_write", [state, [3, 3], [3], token], {}, 25);
   });
 
   it("stream_write with per-token R [2,3,3,3] and b [2,3,3]", () => {
-    gradcheckOp("stream_write", [state, [2, 3, 3, 3], [2, 3, 3], token], {}, 26);
+    expectGradients("stream_write", [state, [2, 3, 3, 3], [2, 3, 3], token], {}, 26);
   });
 
   it("stream_write with static R and per-token b", () => {
-    gradcheckOp("stream_write", [state, [3, 3], [2, 3, 3], token], {}, 27);
+    expectGradients("stream_write", [state, [3, 3], [2, 3, 3], token], {}, 27);
   });
 });
 

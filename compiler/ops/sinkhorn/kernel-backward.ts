@@ -59,11 +59,7 @@ ${
 fn record_lines(m: ptr<function, array<f32, N2>>, shifts: ptr<function, array<f32, SHIFTS>>, offset: u32, line_stride: u32, step: u32) {
   for (var line = 0u; line < N; line = line + 1u) {
     let start = line * line_stride;
-    var peak = (*m)[start];
-    for (var k = 1u; k < N; k = k + 1u) { peak = max(peak, (*m)[start + k * step]); }
-    var total = 0.0;
-    for (var k = 0u; k < N; k = k + 1u) { total = total + exp((*m)[start + k * step] - peak); }
-    let lse = peak + log(total);
+    let lse = line_lse(m, start, step);
     (*shifts)[offset + line] = lse;
     for (var k = 0u; k < N; k = k + 1u) { (*m)[start + k * step] = (*m)[start + k * step] - lse; }
   }

@@ -26,15 +26,20 @@ export function sinkhornPrelude(node: Node, x: string): string {
   const iterations = node.attrs.iterations as number;
   return `${u32Constants({ N: n, N2: n * n, MATRICES: matrixCount(node), STEPS: 2 * iterations, WORKGROUP_SIZE })}
 
+// the log sum exp of the line from start in steps of step, computed past its peak
+fn line_lse(m: ptr<function, array<f32, N2>>, start: u32, step: u32) -> f32 {
+  var peak = (*m)[start];
+  for (var k = 1u; k < N; k = k + 1u) { peak = max(peak, (*m)[start + k * step]); }
+  var total = 0.0;
+  for (var k = 0u; k < N; k = k + 1u) { total = total + exp((*m)[start + k * step] - peak); }
+  return peak + log(total);
+}
+
 // subtracts from each line its log sum exp; a line starts at line * line_stride and steps by step
 fn normalise_lines(m: ptr<function, array<f32, N2>>, line_stride: u32, step: u32) {
   for (var line = 0u; line < N; line = line + 1u) {
     let start = line * line_stride;
-    var peak = (*m)[start];
-    for (var k = 1u; k < N; k = k + 1u) { peak = max(peak, (*m)[start + k * step]); }
-    var total = 0.0;
-    for (var k = 0u; k < N; k = k + 1u) { total = total + exp((*m)[start + k * step] - peak); }
-    let lse = peak + log(total);
+    let lse = line_lse(m, start, step);
     for (var k = 0u; k < N; k = k + 1u) { (*m)[start + k * step] = (*m)[start + k * step] - lse; }
   }
 }
