@@ -1,8 +1,10 @@
 // Builds a Graph node by node; every node's type comes from the op catalog, so a builder
-// cannot produce an ill-typed graph without throwing at the offending node.
+// cannot produce an ill-typed graph without throwing at the offending node. A composite op
+// (compiler/ops/composite) is expanded into the ops it is made of where it is used.
 
 import type { Attrs, Graph, Init, Param } from "./ir.js";
 import { inferType } from "./catalog.js";
+import { COMPOSITE_OPS, expandComposite } from "../ops/composite/index.js";
 
 export class GraphBuilder {
   readonly graph: Graph;
@@ -27,6 +29,7 @@ export class GraphBuilder {
   }
 
   op(op: string, inputs: number[], attrs: Attrs = {}): number {
+    if (Object.hasOwn(COMPOSITE_OPS, op)) return expandComposite(this, op, inputs, attrs);
     const types = inputs.map((i) => this.graph.nodes[i].type);
     const type = inferType(op, types, attrs);
     const id = this.graph.nodes.length;

@@ -13,6 +13,8 @@
 //
 // Each op family keeps all of those parts in its own folder, compiler/ops/<family>/, whose
 // index.ts hands the registry the family's entries; only the leaves (input, param) are here.
+// Composite ops (compiler/ops/composite) are not here: declared as small graphs of these ops, the
+// graph builder expands them, and they get every part from the ops they are made of.
 
 import { uncounted, type FlopRule } from "../analysis/flops.js";
 import type { KernelTemplate } from "../codegen/template.js";

@@ -59,8 +59,7 @@ export class AttnResLowering {
       if (!this.gated || plain === undefined) return attended;
       // h = plain + a (attn - plain), a learned scalar from 0: training starts from the plain residual
       const gate = b.param("gate", [1], { kind: "zeros" }, { decay: false, group: "attnres" });
-      const difference = b.op("add", [attended, b.op("scale", [plain], { factor: -1 })]);
-      return b.op("add", [plain, b.op("mul", [difference, gate])]);
+      return b.op("blend", [plain, attended, gate]);
     });
   }
 

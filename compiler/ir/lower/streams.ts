@@ -74,7 +74,7 @@ export function lowerHyperConnections(
     // s tanh(H W) for a zero-initialised W [D, cols]: [B, T, n, cols]
     const dynamic = (name: string, cols: number, scale: number) => {
       const w = b.param(name, [d, cols], { kind: "zeros" }, { decay: true, group: "hyper" });
-      return b.op("mul", [b.op("tanh", [b.op("matmul", [normed, w], { ta: false, tb: false })]), scale]);
+      return b.op("scaled_tanh", [b.op("matmul", [normed, w], { ta: false, tb: false }), scale]);
     };
     const perToken = (value: number) => {
       const shape = b.graph.nodes[value].type.shape;
