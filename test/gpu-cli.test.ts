@@ -31,7 +31,7 @@ describe("archc compile -> archc run", () => {
     expect(compiled.stdout).toMatch(/kernels per forward pass/);
     const exe = loadExecutable(path);
     expect(exe.format).toBe("archx");
-    expect(exe.version).toBe(3);
+    expect(exe.version).toBe(4);
     expect(exe.kernels.length).toBeGreaterThan(0);
 
     const ran = await archc([
