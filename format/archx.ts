@@ -551,6 +551,10 @@ export function validateExecutable(data: unknown, source: string): Executable {
             binding.values,
             `a list of the stacked value ids, one per stride of the range (${(end - start) / stride})`,
           );
+          // the module must read the stack at the stride the file says (it declares it as STRIDE)
+          const declared = /const STRIDE: u32 = (\d+)u;/.exec(wgsl);
+          if (!declared || Number(declared[1]) * 4 !== stride)
+            fail(`${bw}: its module does not declare STRIDE = ${stride / 4} elements, the stack's stride`);
           members = (binding.values as number[]).map((id, k) => ({ id, at: (k * stride) / 4 }));
           for (const { id } of members)
             if (valueRef(`${bw}: a stacked value`, id).size > stride)

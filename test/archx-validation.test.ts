@@ -118,6 +118,17 @@ function mutations(exe: Executable): [string, (e: Mutable) => void][] {
   stackAt("values empty", (b) => (b.values = []));
   stackAt("one stride shorter", (b) => (b.size -= b.stride));
   stackAt("shifted by a stride", (b) => (b.offset += b.stride));
+  if (stacked >= 0)
+    out.push([
+      `kernels[${stacked}] source stack read at another stride by its module`,
+      (e) => {
+        const module = e.kernels[stacked].module;
+        e.modules[module] = e.modules[module].replace(
+          /const STRIDE: u32 = (\d+)u;/,
+          (_: string, n: string) => `const STRIDE: u32 = ${Number(n) + 64}u;`,
+        );
+      },
+    ]);
   stackAt("a value wider than the stride", (b, e) => {
     b.values[0] = e.values.reduce((wide: Mutable, v: Mutable) => (v.size > wide.size ? v : wide)).id;
   });

@@ -371,6 +371,18 @@ describe("source stacks", () => {
     }
   });
 
+  it("an aggregation that reads a stacked source besides its sources is not stacked", () => {
+    // gated AttnRes: the first sublayer's blend epilogue reads x0, the stack's first member
+    const model = tinySpec({ layers: 2, dim: 16, residual: { ...FULL, gate: true } });
+    const exe = compileGraph(lowerModel(model, { batch: 2, seq: 4 }));
+    expect(() => validateExecutable(structuredClone(exe), "test")).not.toThrow();
+    const stacked = (name: string) =>
+      exe.kernels.find((k) => k.name.startsWith(name))!.bindings.some((b) => "stride" in b);
+    expect(stacked("layers.0.attn.res.attnres")).toBe(false);
+    expect(stacked("layers.0.mlp.res.attnres")).toBe(true);
+    expect(stacked("final.res.attnres")).toBe(true);
+  });
+
   it("a training step stacks its forward aggregations and still validates", () => {
     const model = tinySpec({ layers: 3, dim: 16, residual: FULL });
     const exe = compileGraph(differentiate(lowerModel(model, { batch: 2, seq: 4 })));

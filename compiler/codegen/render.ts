@@ -12,7 +12,6 @@ import { kernelTemplate } from "../ops/registry.js";
 import type { TemplateContext } from "./template.js";
 import { u32Literal } from "./wgsl.js";
 import type { SourceStacks } from "../passes/stacks.js";
-import { stackStride } from "../passes/plan.js";
 
 export class CodegenError extends Error {}
 
@@ -94,7 +93,7 @@ function stackBinding(
   const members = stack.members.slice(0, read.count);
   const first = plan.slots.find((s) => s.value === members[0]);
   if (!first) throw new CodegenError(`internal: stack member %${members[0]} has no buffer slot`);
-  const stride = stackStride(graph, stack);
+  const stride = stack.stride;
   const binding: KernelBinding = {
     pool: first.pool,
     access: "read_write",
@@ -134,7 +133,7 @@ export function renderKernel(
   if (stacked) {
     // the stacked sources are reached through one range; the rest are bound as usual
     stacked.members.forEach((_, i) => bound.set(anchor.inputs[i], STACK));
-    if (stacked.extra !== undefined) bind(stacked.extra, "partial");
+    if (stacked.extra !== undefined) bind(stacked.extra, "stack_extra");
   }
   anchor.inputs.forEach((value, i) => bind(value, operandNames[i] ?? `operand${i}`));
   groupReads(graph, group).forEach((value, i) => bind(value, `epilogue_operand${i}`));
@@ -152,7 +151,7 @@ export function renderKernel(
             stack: STACK,
             stride: stacked.stride,
             capacity: stacked.capacity,
-            ...(stacked.extra !== undefined ? { extra: "partial" } : {}),
+            ...(stacked.extra !== undefined ? { extra: "stack_extra" } : {}),
           },
         }
       : {}),

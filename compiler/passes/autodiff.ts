@@ -79,7 +79,14 @@ export function differentiate(forward: Graph, opts: DifferentiateOptions = {}): 
     };
     const operandGrads = rule(ctx);
     // a rule that folded a value's gradient so far into its own returns the whole sum
-    for (const v of folded) grads.delete(v);
+    for (const v of folded) {
+      const i = node.inputs.indexOf(v);
+      if (i < 0 || operandGrads[i] === null || operandGrads[i] === undefined)
+        throw new AutodiffError(
+          `autodiff: rule for '${node.op}' (node ${id}) folded the gradient of %${v} but returns none for it`,
+        );
+      grads.delete(v);
+    }
     node.inputs.forEach((input, i) => {
       if (!dependsOnParam[input]) return;
       const grad = operandGrads[i];

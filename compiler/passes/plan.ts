@@ -67,11 +67,6 @@ function firstFit(live: { offset: number; size: number }[], size: number, alignm
   return offset;
 }
 
-/** the byte distance between consecutive members of a stack */
-export function stackStride(graph: Graph, stack: SourceStack, alignment = STORAGE_OFFSET_ALIGNMENT): number {
-  return alignUp(valueBytes(graph, stack.members[0]), alignment);
-}
-
 export function planBuffers(
   graph: Graph,
   groups: FusedGroup[],
@@ -128,7 +123,9 @@ export function planBuffers(
     // a value read by the step that writes `life.value` is still live then, so only strictly earlier ends free
     for (let i = live.length - 1; i >= 0; i--) if (live[i].last < life.first) live.splice(i, 1);
     const stack = life.stack === undefined ? undefined : stacks[life.stack];
-    const stride = stack ? stackStride(graph, stack, alignment) : 0;
+    const stride = stack?.stride ?? 0;
+    if (stack && (stride % alignment !== 0 || stride < valueBytes(graph, stack.members[0])))
+      throw new Error(`internal: stack stride ${stride} does not hold aligned members`);
     const size = stack ? stride * stack.members.length : valueBytes(graph, life.value);
     const block = { value: life.value, pool: POOL.scratch, offset: firstFit(live, size, alignment), size };
     // keep `live` sorted by offset, as firstFit walks it

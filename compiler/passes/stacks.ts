@@ -11,12 +11,14 @@
 import { VALUE_ALIGNMENT } from "../../format/archx.js";
 import type { Graph } from "../ir/ir.js";
 import type { FusedGroup } from "./fusion.js";
-import { groupReads } from "./fusion.js";
+import { groupNodes } from "./fusion.js";
 import type { View } from "./views.js";
 
 export interface SourceStack {
   /** the stacked values (bases, never views), in order */
   members: number[];
+  /** bytes from one member's start to the next's: its size rounded up to the value alignment */
+  stride: number;
 }
 
 /** how one aggregation reads its sources: a prefix of a stack, then maybe one value of its own */
@@ -34,10 +36,13 @@ export interface SourceStacks {
   reads: Map<number, StackedRead>;
 }
 
-/** ops whose first `sources` operands are the aggregation's sources */
 /** WebGPU's default maxStorageBufferBindingSize, which every device offers */
 export const GUARANTEED_BINDING_BYTES = 2 ** 27;
 
+/** the storage bindings a kernel may use (WebGPU's guaranteed maxStorageBuffersPerShaderStage) */
+const MAX_BINDINGS = 8;
+
+/** ops whose first `sources` operands are the aggregation's sources */
 const STACKED_OPS = new Set(["attnres", "attnres_grad_sources"]);
 
 /** a value's bytes: its own, or (for a view at offset 0 of the same size) its base's */
@@ -87,11 +92,21 @@ export function findSourceStacks(
     while (count < sources.length && position.get(sources[count]!) === count) count++;
     const rest = sources.slice(count);
     if (count === 0 || rest.length > 1 || rest.some((v) => v === undefined || position.has(v))) continue;
-    // the kernel binds the prefix as one range: no other value it binds may share those bytes
-    const sourceOperands = new Set(node.inputs.slice(0, node.attrs.sources as number));
-    const others = [...groupReads(graph, group).filter((v) => !sourceOperands.has(v)), group.output];
+    // the kernel binds the prefix as one range, and reads its sources only through it: nothing
+    // else it reads (the query, the gain, dy, an epilogue operand) or writes may be a member or
+    // share a member's bytes, and everything else must fit the remaining bindings
+    const sourceCount = node.attrs.sources as number;
+    const otherReads = [
+      ...node.inputs.slice(sourceCount),
+      ...groupNodes(group)
+        .filter((id) => id !== node.id)
+        .flatMap((id) => graph.nodes[id].inputs),
+    ].filter((v) => !groupNodes(group).includes(v));
+    const others = [...otherReads, group.output];
     if (others.some((v) => position.has(views.get(v)?.base ?? v))) continue;
+    const bound = new Set([...(rest.length === 1 ? [node.inputs[count]] : []), ...others]);
+    if (1 + bound.size > MAX_BINDINGS) continue;
     reads.set(node.id, { stack: 0, count, ...(rest.length === 1 ? { extra: node.inputs[count] } : {}) });
   }
-  return reads.size === 0 ? none : { stacks: [{ members: stack }], reads };
+  return reads.size === 0 ? none : { stacks: [{ members: stack, stride }], reads };
 }
