@@ -14,15 +14,17 @@ import { blockPartition, residualLabel } from "../format/spec.js";
 import { rowsOf } from "../compiler/ir/ops.js";
 import { interpret } from "../compiler/reference/interpreter.js";
 import { depthWeightsAt } from "../compiler/ops/attnres/reference.js";
+import { denseSources } from "../compiler/ir/lower/dense.js";
 import { fromInts, type Tensor } from "../compiler/reference/tensor.js";
 
 export interface DepthAggregation {
-  /** the sublayer whose input it forms ("layers.0.attn"), or "final" (what the final norm reads) */
+  /** the sublayer whose input it forms ("layers.0.attn"), or "final" (what the final norm reads);
+   * for DenseFormer, the layer it follows ("after layers.2") */
   name: string;
   /** what each source is: "embedding", a sublayer's output ("layers.0.mlp"), or for Block
    * AttnRes "block 1", "block 2", ... and "partial" (the running sum of the current block) */
   sources: string[];
-  /** alpha per source, averaged over every token */
+  /** alpha per source, averaged over every token (DenseFormer's are learned scalars, of any sign) */
   weights: number[];
 }
 
@@ -159,6 +161,16 @@ export function probeDepth(
       if (!node) throw new Error(`probeDepth: sublayer ${name} has no aggregation`);
       const sources = node.inputs.slice(0, Number(node.attrs.sources)).map(nameOf);
       aggregations.push({ name, sources, weights: meanWeights(node, values) });
+    }
+  } else if (residual.kind === "dense") {
+    // DenseFormer's averages: after layer i over X_0 (the embedding) and the layer outputs X_j
+    const layerName = (j: number) => (j === 0 ? "embedding" : `layers.${j - 1}`);
+    for (const node of graph.nodes) {
+      const match = /^layers\.(\d+)\.dwa$/.exec(node.scope);
+      if (!match || node.op !== "attnres_static") continue;
+      const layer = Number(match[1]) + 1;
+      const sources = denseSources(layer, residual.dilation).map(layerName);
+      aggregations.push({ name: `after ${layerName(layer)}`, sources, weights: meanWeights(node, values) });
     }
   }
   return {

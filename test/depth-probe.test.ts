@@ -113,6 +113,19 @@ describe("probeDepth", () => {
     expect(probe.sublayers.map((s) => s.outputRms)).toEqual(projections.map((n) => rms(values[n.id].data)));
   });
 
+  it("reports DenseFormer's averages: the layer outputs each reads, with their learned weights", () => {
+    const model = tinySpec({ layers: 4, residual: { kind: "dense", dilation: 2, period: 1 } });
+    const probe = probeDepth(model, initialParams(model), tokensFor(model), SHAPE);
+    expect(probe.residual).toBe("dense(dilation=2)");
+    // after layer i: X_j for j <= i, j = i (mod 2); weights start as the identity
+    expect(probe.aggregations.map((a) => [a.name, a.sources, a.weights])).toEqual([
+      ["after layers.0", ["layers.0"], [1]],
+      ["after layers.1", ["embedding", "layers.1"], [0, 1]],
+      ["after layers.2", ["layers.0", "layers.2"], [0, 1]],
+      ["after layers.3", ["embedding", "layers.1", "layers.3"], [0, 0, 1]],
+    ]);
+  });
+
   it("reports the standard residual's RMS as a direct computation does", () => {
     const model = tinySpec({ layers: 2 });
     const params = initialParams(model);

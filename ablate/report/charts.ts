@@ -258,6 +258,8 @@ export function depthHeatmapSpec(
   rows: string[],
   cols: string[],
   weights: (number | null)[][],
+  subtitle = "softmax weight over sources; grey: source not visible to the sublayer",
+  rowTitle = "sublayer (input → output)",
 ): TopLevelSpec {
   if (weights.length !== rows.length || weights.some((w) => w.length !== cols.length)) {
     throw new Error(`depthHeatmapSpec: weights must be ${rows.length} × ${cols.length}`);
@@ -267,6 +269,11 @@ export function depthHeatmapSpec(
   );
   const visible = weights.flat().filter((w): w is number => w !== null && Number.isFinite(w));
   const max = Math.max(0, ...visible) || 1;
+  // softmax weights lie in [0, 1]; learned linear weights (DenseFormer) may be negative: then the
+  // scale diverges around 0, blue for positive and red for negative
+  const min = Math.min(0, ...visible);
+  const signed = min < 0;
+  const bound = Math.max(max, -min);
   const labelled = rows.length <= MAX_LABELLED_GRID && cols.length <= MAX_LABELLED_GRID;
   const cell = labelled ? 38 : Math.max(8, Math.floor(480 / Math.max(rows.length, cols.length)));
   const x = {
@@ -276,10 +283,10 @@ export function depthHeatmapSpec(
     title: "source",
     axis: { labelAngle: -40, labelLimit: 160 },
   } as const;
-  const y = { field: "sublayer", type: "nominal", sort: rows, title: "sublayer (input → output)" } as const;
+  const y = { field: "sublayer", type: "nominal", sort: rows, title: rowTitle } as const;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: title, subtitle: "softmax weight over sources; grey: source not visible to the sublayer" },
+    title: { text: title, subtitle },
     data: { values: cells },
     width: { step: cell },
     height: { step: labelled ? 30 : cell },
@@ -297,7 +304,9 @@ export function depthHeatmapSpec(
             field: "weight",
             type: "quantitative",
             title: "weight",
-            scale: { scheme: "blues", domain: [0, max], nice: false },
+            scale: signed
+              ? { scheme: "redblue", domain: [-bound, bound], nice: false }
+              : { scheme: "blues", domain: [0, max], nice: false },
             legend: { gradientLength: Math.min(200, rows.length * (labelled ? 30 : cell)) },
           },
         },
@@ -310,7 +319,13 @@ export function depthHeatmapSpec(
               encoding: {
                 text: { field: "weight", type: "quantitative", format: ".2f" },
                 // Dark cells take white text; the threshold sits where the blues scheme turns dark.
-                color: { condition: { test: `datum.weight > ${0.55 * max}`, value: "white" }, value: "#222" },
+                color: {
+                  condition: {
+                    test: signed ? `abs(datum.weight) > ${0.6 * bound}` : `datum.weight > ${0.55 * max}`,
+                    value: "white",
+                  },
+                  value: "#222",
+                },
               },
             },
           ]

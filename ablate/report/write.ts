@@ -220,14 +220,22 @@ async function writeFigures(data: ReportData, dir: string): Promise<Figure[]> {
     const weights = probe.aggregations.map((a) =>
       sources.map((s) => (a.sources.includes(s) ? a.weights[a.sources.indexOf(s)] : null)),
     );
+    // DenseFormer's averages are learned scalars, one per layer output, not attention over depth
+    const dense = probe.residual.startsWith("dense");
     await emit(
       `depth-weights-${i + 1}`,
-      `Depth-attention weights of \`${v.label}\`: each sublayer's weight on each source, averaged over ${probe.tokens} validation tokens.`,
+      dense
+        ? `DenseFormer weights of \`${v.label}\`: the learned weight each average gives each earlier layer output.`
+        : `Depth-attention weights of \`${v.label}\`: each sublayer's weight on each source, averaged over ${probe.tokens} validation tokens.`,
       depthHeatmapSpec(
-        `Depth-attention weights: ${v.label}`,
+        dense ? `DenseFormer weights: ${v.label}` : `Depth-attention weights: ${v.label}`,
         probe.aggregations.map((a) => a.name),
         sources,
         weights,
+        dense
+          ? "learned weight of each layer output in the average after a layer; grey: not averaged"
+          : undefined,
+        dense ? "average" : undefined,
       ),
     );
   }
