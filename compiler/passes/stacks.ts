@@ -9,7 +9,7 @@
 // when its sources are a prefix of the stack, then at most one value outside it.
 
 import { VALUE_ALIGNMENT } from "../../format/archx.js";
-import type { Graph } from "../ir/ir.js";
+import { numel, type Graph } from "../ir/ir.js";
 import type { FusedGroup } from "./fusion.js";
 import { groupNodes } from "./fusion.js";
 import type { View } from "./views.js";
@@ -49,7 +49,7 @@ const STACKED_OPS = new Set(["attnres", "attnres_grad_sources"]);
 function baseOf(graph: Graph, value: number, views: ReadonlyMap<number, View>): number | undefined {
   const view = views.get(value);
   if (!view) return value;
-  const size = (id: number) => graph.nodes[id].type.shape.reduce((a, b) => a * b, 1);
+  const size = (id: number) => numel(graph.nodes[id].type.shape);
   return view.byteOffset === 0 && size(view.base) === size(value) ? view.base : undefined;
 }
 
@@ -68,18 +68,18 @@ export function findSourceStacks(
   const members = sourcesOf(final.id);
   const written = new Set(groups.map((g) => g.output));
   const outputs = new Set(Object.values(graph.outputs));
-  const bytes = (id: number) => graph.nodes[id].type.shape.reduce((a, b) => a * b, 1);
+  const elements = (id: number) => numel(graph.nodes[id].type.shape);
   // every member is a kernel's own scratch output, all of one size, none twice
   if (
     members.some((m) => m === undefined || !written.has(m) || outputs.has(m)) ||
     new Set(members).size !== members.length ||
-    members.some((m) => bytes(m!) !== bytes(members[0]!))
+    members.some((m) => elements(m!) !== elements(members[0]!))
   )
     return none;
   const stack = members as number[];
   // a stack is bound as one range: keep it within the binding size every WebGPU device allows, so
   // nothing that ran as separate pool ranges stops fitting (those ranges can split 8 ways)
-  const stride = Math.ceil((bytes(stack[0]) * 4) / VALUE_ALIGNMENT) * VALUE_ALIGNMENT;
+  const stride = Math.ceil((elements(stack[0]) * 4) / VALUE_ALIGNMENT) * VALUE_ALIGNMENT;
   if (stride * stack.length > GUARANTEED_BINDING_BYTES) return none;
   const position = new Map(stack.map((m, i) => [m, i]));
   const reads = new Map<number, StackedRead>();
@@ -96,12 +96,11 @@ export function findSourceStacks(
     // else it reads (the query, the gain, dy, an epilogue operand) or writes may be a member or
     // share a member's bytes, and everything else must fit the remaining bindings
     const sourceCount = node.attrs.sources as number;
+    const inside = groupNodes(group);
     const otherReads = [
       ...node.inputs.slice(sourceCount),
-      ...groupNodes(group)
-        .filter((id) => id !== node.id)
-        .flatMap((id) => graph.nodes[id].inputs),
-    ].filter((v) => !groupNodes(group).includes(v));
+      ...inside.filter((id) => id !== node.id).flatMap((id) => graph.nodes[id].inputs),
+    ].filter((v) => !inside.includes(v));
     const others = [...otherReads, group.output];
     if (others.some((v) => position.has(views.get(v)?.base ?? v))) continue;
     const bound = new Set([...(rest.length === 1 ? [node.inputs[count]] : []), ...others]);

@@ -10,7 +10,7 @@ export type AttnResSpec = Extract<ResidualSpec, { kind: "attn" }>;
 
 /**
  * The sources one aggregation reads. `plain` is their plain sum (the standard residual stream),
- * kept only for gated AttnRes; `view` gives a source as the op reads it ([..., H, D/H] per head).
+ * kept only for gated AttnRes.
  */
 export interface AggregationInput {
   sources: number[];

@@ -44,7 +44,6 @@ export const attnresTemplate: KernelTemplate = {
     const queryAt = `${query}[base % QUERY_SIZE + j]`;
     const keyWeight = keyNorm ? `${queryAt} * ${ctx.operand(count + 1)}[base % GAIN_SIZE + j]` : queryAt;
     const logit = keyNorm ? "totals.y * inverseSqrt(totals.x / f32(DIM) + EPS)" : "totals.y";
-    const sourceNames = Array.from({ length: count }, (_, i) => ctx.operand(i));
     const stacked = ctx.stackedSources;
     const fold = softmax
       ? `    let new_max = max(running_max, logit);
@@ -64,7 +63,9 @@ export const attnresTemplate: KernelTemplate = {
       QUERY_SIZE: querySize,
       GAIN_SIZE: gainSize,
     };
-    const reader = stacked ? stackedReader(stacked.stack, stacked.extra) : sourceReader(sourceNames);
+    const reader = stacked
+      ? stackedReader(stacked.stack, stacked.extra)
+      : sourceReader(Array.from({ length: count }, (_, i) => ctx.operand(i)));
     const sourceCount = stacked
       ? `  let source_count = arrayLength(&${stacked.stack}) / STRIDE${stacked.extra ? " + 1u" : ""};`
       : "  let source_count = SOURCES;";

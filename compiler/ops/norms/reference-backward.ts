@@ -2,6 +2,7 @@
 
 import type { ReferenceOp } from "../../reference/backward/common.js";
 import { attrNumber, floats, lastDim, resultOf } from "../../reference/backward/common.js";
+import { inverseRms } from "../../reference/ops.js";
 
 export const rmsnormGradXRef: ReferenceOp = ([x, gain, dy], node) => {
   const eps = attrNumber(node, "eps");
@@ -31,9 +32,7 @@ export const rmsnormGradGainRef: ReferenceOp = ([x, dy], node) => {
   const o = floats(out);
   for (let row = 0; row < xs.length / d; row++) {
     const base = row * d;
-    let sq = 0;
-    for (let j = 0; j < d; j++) sq += xs[base + j] * xs[base + j];
-    const r = 1 / Math.sqrt(sq / d + eps);
+    const r = inverseRms(xs, base, d, eps);
     for (let j = 0; j < d; j++) o[base + j] = dys[base + j] * xs[base + j] * r;
   }
   return out;
