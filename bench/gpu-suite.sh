@@ -2,7 +2,8 @@
 # The benchmark suite: `archc bench` (training and forward) on the residual kinds add, Full AttnRes,
 # Block AttnRes N=4 and N=8, compared in one process so the AttnRes overhead comes out as ratios,
 # at a tiny size and at GPT-2-small size (12 layers, d=768, 12 heads, T=1024, batch 8); and the same
-# models in PyTorch (bench/torch_ref.py, eager and torch.compile) when torch is importable. Every
+# models in PyTorch (bench/torch_ref.py, eager and torch.compile) when torch is importable; and
+# archc's token-by-token decoding (`archc bench --decode`, batch 1 and 16) of the same models. Every
 # result is a JSON file in one folder, with a log per command and status.jsonl (exit code and
 # seconds of each command, or why it was skipped).
 #
@@ -72,15 +73,17 @@ skip() {
   printf '{"name":"%s","skipped":"%s"}\n' "$1" "$2" >>"$status"
 }
 
-# archc and torch on one size: FAMILY (tiny or gpt2s), archc flags, torch flags, caps
+# archc and torch on one size: FAMILY (tiny or gpt2s), archc flags, torch flags, caps, decode flags
 suite_size() {
-  local family=$1 archc_steps=$2 torch_steps=$3 archc_cap=$4 torch_cap=$5
+  local family=$1 archc_steps=$2 torch_steps=$3 archc_cap=$4 torch_cap=$5 decode_steps=$6
   local first="bench/models/$family.arch"
   local compare=("bench/models/$family-full.arch" "bench/models/$family-block4.arch" "bench/models/$family-block8.arch")
   for mode in train infer; do
     run "archc-$family-$mode" "$archc_cap" "$node" bin/archc.js bench "$first" --compare "${compare[@]}" \
       --"$mode" $archc_steps --json "$out/archc-$family-$mode.json"
   done
+  run "archc-$family-decode" "$archc_cap" "$node" bin/archc.js bench "$first" --compare "${compare[@]}" \
+    --decode $decode_steps --json "$out/archc-$family-decode.json"
   "$node" bin/archc.js bench "$first" --compare "${compare[@]}" --print-spec >"$out/spec-$family.json" 2>/dev/null
   for backend in eager compile; do
     for mode in train infer; do
@@ -100,10 +103,14 @@ suite_size() {
 }
 
 if [[ $size == tiny ]]; then
-  suite_size tiny "--steps 3 --warmup 1 --round 1 --profile-repeats 1" "--steps 3 --warmup 1 --round 1 --profile-repeats 1" 900 300
+  suite_size tiny "--steps 3 --warmup 1 --round 1 --profile-repeats 1" "--steps 3 --warmup 1 --round 1 --profile-repeats 1" 900 300 \
+    "--steps 4 --warmup 1 --round 2 --seq 8 --profile-repeats 1"
 else
-  suite_size tiny "--steps 20 --warmup 3 --round 2" "--steps 20 --warmup 3 --round 2" 60 120
-  suite_size gpt2s "--steps 8 --warmup 2 --round 2 --profile-repeats 2" "--steps 8 --warmup 2 --round 2 --profile-repeats 2" 200 150
+  suite_size tiny "--steps 20 --warmup 3 --round 2" "--steps 20 --warmup 3 --round 2" 60 120 \
+    "--steps 64 --warmup 4 --round 8 --seq 64"
+  # decode: 128 timed tokens per model and batch size, positions cycling over 0..255
+  suite_size gpt2s "--steps 8 --warmup 2 --round 2 --profile-repeats 2" "--steps 8 --warmup 2 --round 2 --profile-repeats 2" 200 150 \
+    "--steps 128 --warmup 8 --round 16 --seq 256 --profile-repeats 2"
 fi
 
 "$node" -e '
@@ -114,12 +121,12 @@ for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".json") && !f.star
   let r;
   try { r = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")); } catch { continue; }
   for (const m of r.models ?? [])
-    rows.push({ file: f, label: m.label, stepMs: m.stepMs, ratio: m.ratio?.stepMs, tokensPerS: m.tokensPerS,
+    rows.push({ file: f, label: m.label, batch: m.batch, stepMs: m.stepMs, ratio: m.ratio?.stepMs, tokensPerS: m.tokensPerS,
       forwardMs: m.forwardMs, backwardMs: m.backwardMs, optimizerMs: m.optimizerMs, deviceBytes: m.deviceBytes,
       achievedGflops: m.achievedGflops });
 }
 fs.writeFileSync(path.join(dir, "summary.json"), JSON.stringify(rows, null, 1) + "\n");
 for (const r of rows)
-  console.log(`${r.file.padEnd(34)} ${r.label.padEnd(20)} ${r.stepMs.toFixed(2).padStart(10)} ms  ${(r.ratio ?? NaN).toFixed(3)}x  ${r.tokensPerS.toFixed(0).padStart(8)} tok/s`);
+  console.log(`${r.file.padEnd(34)} ${(r.label + (r.batch === undefined ? "" : " b" + r.batch)).padEnd(24)} ${r.stepMs.toFixed(2).padStart(10)} ms  ${(r.ratio ?? NaN).toFixed(3)}x  ${r.tokensPerS.toFixed(0).padStart(8)} tok/s`);
 ' "$out"
 echo "gpu-suite: done in $(($(date +%s) - start))s; results in $out" >&2

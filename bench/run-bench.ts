@@ -13,6 +13,11 @@ export interface BenchOptions {
   targets: { label: string; file: string; model: ModelSpec }[];
   train: TrainSpec;
   mode: BenchMode;
+  /**
+   * decode mode: the batch sizes to decode at, each model at each (default: train.batch alone);
+   * ratios compare models at the same batch size
+   */
+  decodeBatches?: number[];
   /** timed steps per model */
   steps: number;
   warmup: number;
@@ -38,6 +43,8 @@ export interface KindTime {
 
 export interface ModelResult {
   label: string;
+  /** sequences per step (for decode: sequences decoded side by side) */
+  batch: number;
   file: string;
   model: string;
   residual: string;
@@ -137,20 +144,16 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   };
   const subjects: Subject[] = [];
   try {
-    for (const target of options.targets) {
-      log(
-        `compiling ${target.label} (${options.mode}, batch ${options.train.batch} x seq ${options.train.seq})...`,
-      );
-      subjects.push(
-        await Subject.create({
-          gpu,
-          ...target,
-          train: options.train,
-          mode: options.mode,
-          submissions: () => submissions,
-        }),
-      );
-    }
+    const batches =
+      options.mode === "decode" ? (options.decodeBatches ?? [options.train.batch]) : [options.train.batch];
+    for (const batch of batches)
+      for (const target of options.targets) {
+        const train = { ...options.train, batch };
+        log(`compiling ${target.label} (${options.mode}, batch ${batch} x seq ${train.seq})...`);
+        subjects.push(
+          await Subject.create({ gpu, ...target, train, mode: options.mode, submissions: () => submissions }),
+        );
+      }
     for (const s of subjects) {
       await s.warmUp(options.warmup);
       log(`${s.label}: first step ${s.firstStepMs.toFixed(0)} ms`);
@@ -180,6 +183,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         kernels === undefined || (p !== "forward" && s.mode === "infer") ? null : phaseMs(kernels, p);
       return {
         label: s.label,
+        batch: s.batchSize,
         file: s.file,
         model: s.model.name,
         residual: residualText(s.model),
@@ -207,7 +211,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         bandwidthUtilisation: gbps === null ? null : achievedGbps / gbps,
       };
     });
-    const base = models[0];
+    // the first model at the same batch size
+    const baseOf = (m: (typeof models)[number]) => models.find((other) => other.batch === m.batch)!;
     return {
       format: "archc-bench",
       version: 1,
@@ -220,19 +225,22 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       warmup: options.warmup,
       round: options.round,
       peak: { gflops: peak.gflops, gflopsSource: peak.source, gbps, gbpsSource },
-      models: models.map((m) => ({
-        ...m,
-        ratio: {
-          stepMs: m.stepMs / base.stepMs,
-          tokensPerS: m.tokensPerS / base.tokensPerS,
-          forwardMs: ratioOf(m.forwardMs, base.forwardMs),
-          backwardMs: ratioOf(m.backwardMs, base.backwardMs),
-          optimizerMs: ratioOf(m.optimizerMs, base.optimizerMs),
-          deviceBytes: m.deviceBytes / base.deviceBytes,
-          dispatchesPerStep: m.dispatchesPerStep / base.dispatchesPerStep,
-          flopsPerStep: m.flopsPerStep / base.flopsPerStep,
-        },
-      })),
+      models: models.map((m) => {
+        const base = baseOf(m);
+        return {
+          ...m,
+          ratio: {
+            stepMs: m.stepMs / base.stepMs,
+            tokensPerS: m.tokensPerS / base.tokensPerS,
+            forwardMs: ratioOf(m.forwardMs, base.forwardMs),
+            backwardMs: ratioOf(m.backwardMs, base.backwardMs),
+            optimizerMs: ratioOf(m.optimizerMs, base.optimizerMs),
+            deviceBytes: m.deviceBytes / base.deviceBytes,
+            dispatchesPerStep: m.dispatchesPerStep / base.dispatchesPerStep,
+            flopsPerStep: m.flopsPerStep / base.flopsPerStep,
+          },
+        };
+      }),
     };
   } finally {
     for (const s of subjects) s.dispose();
@@ -253,9 +261,18 @@ function mib(bytes: number): string {
 /** Markdown tables: one row per model, then the kernel kinds of each */
 export function formatBench(r: BenchResult): string {
   const lines: string[] = [];
-  const what = r.mode === "train" ? "training step (forward, backward, AdamW)" : "forward pass";
+  const decode = r.mode === "decode";
+  const shape = decode
+    ? `positions 0..${r.seq - 1} of each sequence, batch ${[...new Set(r.models.map((m) => m.batch))].join(" and ")}, logits read back every step`
+    : `batch ${r.batch} x seq ${r.seq}`;
+  const what =
+    r.mode === "train"
+      ? "training step (forward, backward, AdamW)"
+      : decode
+        ? "decoding one token per sequence (step = per-token latency)"
+        : "forward pass";
   lines.push(
-    `${what} · batch ${r.batch} x seq ${r.seq} · ${r.steps} timed steps per model in rounds of ${r.round}, models interleaved, median round`,
+    `${what} · ${shape} · ${r.steps} timed steps per model in rounds of ${r.round}, models interleaved, median round`,
   );
   lines.push(
     `${r.adapter.name} (${r.adapter.software ? "software" : "hardware"}) · peak ${r.peak.gflops.toFixed(0)} GFLOP/s (${r.peak.gflopsSource})` +
@@ -264,17 +281,18 @@ export function formatBench(r: BenchResult): string {
   );
   lines.push("");
   const phases = r.mode === "train" ? "| forward ms | backward ms | optimizer ms " : "| forward ms ";
+  const batchHeader = decode ? "| batch " : "";
   lines.push(
-    `| model | params | step ms | vs first | tokens/s ${phases}| GFLOP/s | of peak | GB/s | memory | dispatches | submits | first step ms |`,
+    `| model ${batchHeader}| params | step ms | vs first | tokens/s ${phases}| GFLOP/s | of peak | GB/s | memory | dispatches | submits | first step ms |`,
   );
-  lines.push(`|${" --- |".repeat(r.mode === "train" ? 15 : 13)}`);
+  lines.push(`|${" --- |".repeat((r.mode === "train" ? 15 : 13) + (decode ? 1 : 0))}`);
   for (const m of r.models) {
     const phaseCells =
       r.mode === "train"
         ? `| ${ms(m.forwardMs)}${ratio(m.ratio.forwardMs)} | ${ms(m.backwardMs)}${ratio(m.ratio.backwardMs)} | ${ms(m.optimizerMs)}${ratio(m.ratio.optimizerMs)} `
         : `| ${ms(m.forwardMs)}${ratio(m.ratio.forwardMs)} `;
     lines.push(
-      `| ${m.label} | ${m.parameters.toLocaleString("en-US")} | ${ms(m.stepMs)} | ${m.ratio.stepMs.toFixed(3)}x | ` +
+      `| ${m.label} ${decode ? `| ${m.batch} ` : ""}| ${m.parameters.toLocaleString("en-US")} | ${ms(m.stepMs)} | ${m.ratio.stepMs.toFixed(3)}x | ` +
         `${m.tokensPerS.toFixed(0)} ${phaseCells}| ${m.achievedGflops.toFixed(2)} | ${pct(m.flopsUtilisation)} | ` +
         `${m.achievedGbps.toFixed(2)} | ${mib(m.deviceBytes)} | ${m.dispatchesPerStep} | ${m.submissionsPerStep.toFixed(2)} | ${m.firstStepMs.toFixed(0)} |`,
     );
@@ -283,7 +301,7 @@ export function formatBench(r: BenchResult): string {
     if (m.kernels.length === 0) continue;
     lines.push("");
     lines.push(
-      `${m.label}: GPU time per step by kernel kind (${r.profile.method}, median of ${r.profile.repeats})`,
+      `${m.label}${decode ? ` (batch ${m.batch})` : ""}: GPU time per step by kernel kind (${r.profile.method}, median of ${r.profile.repeats})`,
     );
     lines.push("| phase | kernel kind | dispatches | ms | share |");
     lines.push("| --- | --- | ---: | ---: | ---: |");

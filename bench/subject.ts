@@ -6,7 +6,7 @@
 import { compileGraph, compileTraining } from "../compiler/compile.js";
 import type { Graph } from "../compiler/ir/ir.js";
 import { numel } from "../compiler/ir/ir.js";
-import { lowerModel } from "../compiler/ir/lower.js";
+import { lowerDecodeStep, lowerModel } from "../compiler/ir/lower.js";
 import type { ModelSpec, TrainSpec } from "../format/spec.js";
 import type { Executable } from "../format/archx.js";
 import { Executor } from "../runtime/executor.js";
@@ -16,9 +16,10 @@ import type { ProfilingContext } from "../runtime/profile/device.js";
 import { engineParts } from "../runtime/profile/engine-parts.js";
 import { timeDispatches, type TimedDispatch } from "../runtime/profile/timestamps.js";
 import { GpuTrainingEngine } from "../runtime/train/gpu-engine.js";
+import { DeviceDecoder } from "../runtime/decode/device-decoder.js";
 import { median, stepFlops, syntheticBatch, type StepFlops, type SyntheticBatch } from "./measure.js";
 
-export type BenchMode = "train" | "infer";
+export type BenchMode = "train" | "infer" | "decode";
 export type Phase = "forward" | "backward" | "optimizer";
 
 export interface KernelTime {
@@ -69,6 +70,37 @@ function medianProfile(profiles: KernelTime[][]): KernelTime[] {
   return profiles[0].map((k, i) => ({ ...k, ms: median(profiles.map((p) => p[i].ms)) }));
 }
 
+/** a forward-only executable's kernels, each timed: by timestamps in one submission, or one submission each */
+async function profileForward(
+  device: GPUDevice,
+  executor: Executor,
+  repeats: number,
+  method: ProfileMethod,
+): Promise<KernelTime[]> {
+  const kernels = executor.exe.kernels;
+  if (method === "timestamp-query") {
+    const profiles: KernelTime[][] = [];
+    for (let r = 0; r < repeats; r++) {
+      const timed = await timeDispatches(device, (encoder) => executor.encode(encoder));
+      profiles.push(
+        timed.map((d) => ({
+          name: kernels[d.index].name,
+          kind: kernels[d.index].ops[0],
+          phase: "forward",
+          ms: d.ms,
+        })),
+      );
+    }
+    return medianProfile(profiles);
+  }
+  return (await executor.kernelTimes(repeats)).map((k) => ({
+    name: k.name,
+    kind: k.ops[0],
+    phase: "forward" as const,
+    ms: k.ms,
+  }));
+}
+
 export interface SubjectOptions {
   gpu: ProfilingContext;
   label: string;
@@ -110,6 +142,7 @@ export abstract class Subject {
   }
 
   static async create(options: SubjectOptions): Promise<Subject> {
+    if (options.mode === "decode") return DecodeSubject.build(options);
     const forward = lowerModel(options.model, { batch: options.train.batch, seq: options.train.seq });
     return options.mode === "train"
       ? TrainSubject.build(options, forward)
@@ -127,6 +160,10 @@ export abstract class Subject {
   }
   get tokensPerStep(): number {
     return this.train.batch * this.train.seq;
+  }
+  /** sequences side by side */
+  get batchSize(): number {
+    return this.train.batch;
   }
 
   /** runs `steps` steps and waits once at the end */
@@ -300,31 +337,79 @@ class InferSubject extends Subject {
   }
 
   async profile(repeats: number, method: ProfileMethod): Promise<KernelTime[]> {
-    const kernels = this.executor.exe.kernels;
-    if (method === "timestamp-query") {
-      const profiles: KernelTime[][] = [];
-      for (let r = 0; r < repeats; r++) {
-        const timed = await timeDispatches(this.gpu.device, (encoder) => this.executor.encode(encoder));
-        profiles.push(
-          timed.map((d) => ({
-            name: kernels[d.index].name,
-            kind: kernels[d.index].ops[0],
-            phase: "forward",
-            ms: d.ms,
-          })),
-        );
-      }
-      return medianProfile(profiles);
-    }
-    return (await this.executor.kernelTimes(repeats)).map((k) => ({
-      name: k.name,
-      kind: k.ops[0],
-      phase: "forward" as const,
-      ms: k.ms,
-    }));
+    return profileForward(this.gpu.device, this.executor, repeats, method);
   }
 
   dispose(): void {
     this.executor.destroy();
+  }
+}
+
+/**
+ * Decoding: a step is one position of `batch` sequences through the compiled decoding step, its
+ * logits read back, as `archc generate` does per token; its time is the per-token latency. The
+ * positions run 0, 1, ... seq - 1 and start again (the caches cleared), so the figure is the mean
+ * over a sequence of --seq tokens.
+ */
+class DecodeSubject extends Subject {
+  private readonly column: Int32Array;
+
+  private constructor(
+    options: SubjectOptions,
+    step: Graph,
+    private readonly decoder: DeviceDecoder,
+  ) {
+    super(options, step);
+    this.column = new Int32Array(options.train.batch);
+  }
+
+  static async build(options: SubjectOptions): Promise<Subject> {
+    const { batch, seed } = options.train;
+    const step = lowerDecodeStep(options.model, { batch });
+    const exe = compileGraph(step, { batch, seq: 1, vocab: options.model.vocab });
+    const decoder = await DeviceDecoder.create(options.gpu.device, exe, initParams(step.params, seed));
+    decoder.reset();
+    return new DecodeSubject(options, step, decoder);
+  }
+
+  get parameters(): number {
+    return this.decoder.executorForProfile.exe.params.reduce((n, p) => n + numel(p.shape), 0);
+  }
+  get deviceBytes(): number {
+    return this.decoder.executorForProfile.exe.pools.reduce((n, p) => n + p.size, 0);
+  }
+  get dispatchesPerStep(): number {
+    return this.decoder.executorForProfile.kernelCount;
+  }
+  get bytesPerStep(): { bytes: number; uncountedKernels: number } {
+    return boundBytes(this.decoder.executorForProfile.exe);
+  }
+  override get tokensPerStep(): number {
+    return this.train.batch;
+  }
+  /** the forward FLOPs of one position, attention taken at the mean position 0..seq-1 rather than a full cache */
+  override get flopsPerStep(): number {
+    const { matmul, attention, attnres } = this.flops.forward;
+    return matmul + attnres + (attention * ((this.train.seq + 1) / 2)) / this.model.context;
+  }
+
+  private nextTokens(): Int32Array {
+    if (this.decoder.length >= this.train.seq) this.decoder.reset();
+    const t = this.decoder.length;
+    for (let b = 0; b < this.column.length; b++) this.column[b] = this.batch.tokens[b * this.train.seq + t];
+    return this.column;
+  }
+
+  protected async steps(steps: number): Promise<void> {
+    // every step reads its logits back: a sampler needs them before it can choose the next token
+    for (let s = 0; s < steps; s++) await this.decoder.step(this.nextTokens(), true);
+  }
+
+  async profile(repeats: number, method: ProfileMethod): Promise<KernelTime[]> {
+    return profileForward(this.gpu.device, this.decoder.executorForProfile, repeats, method);
+  }
+
+  dispose(): void {
+    this.decoder.dispose();
   }
 }

@@ -14,6 +14,7 @@ import { integerFlag } from "./flags.js";
 interface BenchFlags {
   train?: boolean;
   infer?: boolean;
+  decode?: boolean;
   compare?: string[];
   model?: string;
   batch?: string;
@@ -36,15 +37,19 @@ export function register(program: Command): void {
   program
     .command("bench")
     .description(
-      "time a model's training step (or forward pass) on the GPU, against other models with --compare",
+      "time a model's training step (or forward pass, or decoding) on the GPU, against other models with --compare",
     )
     .argument("<file>", ".arch file (its last model, or --model)")
     .option("--train", "time training steps: forward, backward and AdamW (the default)")
     .option("--infer", "time the forward pass only")
+    .option("--decode", "time token-by-token decoding with the KV cache: per-token latency at batch 1 and 16")
     .option("--compare <files...>", "also time these models, interleaved with the first: FILE or FILE:MODEL")
     .option("--model <name>", "model of FILE to time (default: the file's last model)")
-    .option("--batch <n>", "sequences per step (default: FILE's train block, else 8)")
-    .option("--seq <n>", "tokens per sequence (default: FILE's train block, else the model's context)")
+    .option("--batch <n>", "sequences per step (default: FILE's train block, else 8; --decode: 1 and 16)")
+    .option(
+      "--seq <n>",
+      "tokens per sequence (default: FILE's train block, else the model's context; --decode: positions decoded)",
+    )
     .option("--steps <n>", "timed steps per model, after warm-up", "10")
     .option("--warmup <n>", "untimed steps per model after the first", "2")
     .option("--round <n>", "steps per round of the interleaving, one sync each (default: steps / 5)")
@@ -75,8 +80,11 @@ figure's ratio to the first model's.
 
 --train (default) times a whole optimizer step: forward, backward, gradient norm and AdamW, one
 submission. --infer times forward passes (logits and loss), several per submission, no uploads or
-readbacks. There is no --decode: token-by-token decoding (archc generate) runs on the CPU (a
-float64 KV-cache decoder); a decode benchmark needs a device-side decoder first.
+readbacks. --decode times what archc generate does per token: one position of every sequence
+through the compiled decoding step (KV caches on the device), one submission, the logits read
+back; positions run 0..seq-1 and start again, so the step time is the mean per-token latency over
+a sequence of --seq tokens. Without --batch it decodes at batch 1 and at batch 16, and ratios
+compare models at the same batch size.
 
 --print-spec prints {format: "${SPEC_FORMAT}", train, batch, seq, models: [{label, file, model,
 flops, params}]}: what bench/torch_ref.py builds the same models from.`,
@@ -193,7 +201,8 @@ async function printSpec(targets: BenchTarget[], train: TrainSpec): Promise<void
 }
 
 async function benchCommand(file: string, flags: BenchFlags): Promise<void> {
-  if (flags.train && flags.infer) throw new UserError("--train and --infer exclude each other", EXIT.usage);
+  if ([flags.train, flags.infer, flags.decode].filter(Boolean).length > 1)
+    throw new UserError("--train, --infer and --decode exclude each other", EXIT.usage);
   const { targets, train } = await benchTargets(file, flags);
   if (flags.printSpec) return printSpec(targets, train);
 
@@ -209,7 +218,8 @@ async function benchCommand(file: string, flags: BenchFlags): Promise<void> {
   const result = await runBench({
     targets,
     train,
-    mode: flags.infer ? "infer" : "train",
+    mode: flags.infer ? "infer" : flags.decode ? "decode" : "train",
+    decodeBatches: flags.decode && flags.batch === undefined ? [1, 16] : undefined,
     steps,
     warmup,
     round,

@@ -11,6 +11,7 @@ interface GenerateFlags {
   temperature: string;
   topK: string;
   seed: string;
+  decoder: string;
 }
 
 export function register(program: Command): void {
@@ -23,6 +24,11 @@ export function register(program: Command): void {
     .option("--temperature <t>", "sampling temperature; 0 is greedy", "0.8")
     .option("--top-k <k>", "sample among the k most likely tokens; 0 for all", "40")
     .option("--seed <n>", "sampling seed", "0")
+    .option(
+      "--decoder <where>",
+      "gpu: decode on the GPU with a key/value cache; cpu: the float64 reference decoder (slow, exact)",
+      "gpu",
+    )
     .action(async (checkpoint: string, flags: GenerateFlags) => {
       try {
         await generateCommand(checkpoint, flags);
@@ -53,10 +59,30 @@ async function generateCommand(path: string, flags: GenerateFlags): Promise<void
   const topK = numberFlag(flags.topK, "--top-k", { integer: true, min: 0 });
   const seed = numberFlag(flags.seed, "--seed", { integer: true, min: 0 });
 
+  if (flags.decoder !== "gpu" && flags.decoder !== "cpu")
+    throw new UserError(`--decoder must be gpu or cpu, got '${flags.decoder}'`, EXIT.usage);
   const checkpoint = await openCheckpoint(path);
   const dir = checkpoint.dir;
   const { loadTokenizer } = await import("../runtime/data/tokenizer.js");
   const tokenizer = await loadTokenizer(checkpoint.info.tokenizer);
+
+  const prompt = Array.from(tokenizer.encode(flags.prompt));
+  // an empty prompt starts where a new document would
+  const start = prompt.length > 0 ? prompt : [...tokenizer.documentSeparator];
+  if (checkpoint.info.engine !== "cpu-bigram" && flags.decoder === "gpu") {
+    const { withDevice, DeviceError } = await import("../runtime/device.js");
+    await withDevice(async (gpu) => {
+      const decoder = await openDeviceDecoder(checkpoint, gpu.device);
+      try {
+        await sample(decoder, start, flags.prompt, { maxTokens, temperature, topK, seed }, tokenizer);
+      } finally {
+        decoder.dispose();
+      }
+    }).catch((err: unknown) => {
+      throw err instanceof DeviceError ? new UserError(err.message) : err;
+    });
+    return;
+  }
 
   let decoder: import("../runtime/train/decode.js").Decoder;
   if (checkpoint.info.engine === "cpu-bigram") {
@@ -70,11 +96,47 @@ async function generateCommand(path: string, flags: GenerateFlags): Promise<void
     decoder = new KvCacheDecoder(checkpoint.info.model, checkpoint.params);
   }
 
-  const prompt = Array.from(tokenizer.encode(flags.prompt));
-  // an empty prompt starts where a new document would
-  const start = prompt.length > 0 ? prompt : [...tokenizer.documentSeparator];
+  try {
+    await sample(decoder, start, flags.prompt, { maxTokens, temperature, topK, seed }, tokenizer);
+  } finally {
+    decoder.dispose?.();
+  }
+}
+
+/** the checkpoint's model compiled for one decoded position at a time, its parameters uploaded */
+async function openDeviceDecoder(
+  checkpoint: Awaited<ReturnType<typeof openCheckpoint>>,
+  device: GPUDevice,
+): Promise<import("../runtime/decode/device-decoder.js").DeviceDecoder> {
+  const model = checkpoint.info.model;
+  const { lowerDecodeStepForCli } = await import("./lower-for-cli.js");
+  const { compileGraph } = await import("../compiler/compile.js");
+  const { DeviceDecoder } = await import("../runtime/decode/device-decoder.js");
+  const { DeviceLimitError } = await import("../runtime/buffers.js");
+  const graph = lowerDecodeStepForCli(model, { batch: 1 });
+  for (const p of graph.params) {
+    const shape = checkpoint.shapes.get(p.name);
+    if (!shape || shape.join(",") !== p.shape.join(","))
+      throw new UserError(
+        `${checkpoint.dir}: parameter ${p.name} is ${shape ? `[${shape}]` : "missing"}, the model needs [${p.shape}]`,
+      );
+  }
+  const step = compileGraph(graph, { batch: 1, seq: 1, vocab: model.vocab });
+  return DeviceDecoder.create(device, step, checkpoint.params).catch((err: unknown) => {
+    throw err instanceof DeviceLimitError ? new UserError(err.message) : err;
+  });
+}
+
+/** samples after the prompt, streaming the text to stdout as it comes */
+async function sample(
+  decoder: import("../runtime/train/decode.js").Decoder,
+  start: number[],
+  promptText: string,
+  options: { maxTokens: number; temperature: number; topK: number; seed: number },
+  tokenizer: Awaited<ReturnType<typeof import("../runtime/data/tokenizer.js").loadTokenizer>>,
+): Promise<void> {
   const { generate } = await import("../runtime/train/decode.js");
-  process.stdout.write(flags.prompt);
+  process.stdout.write(promptText);
   const produced: number[] = [];
   let printed = 0;
   const flush = (final: boolean): void => {
@@ -86,20 +148,13 @@ async function generateCommand(path: string, flags: GenerateFlags): Promise<void
       printed = safe;
     }
   };
-  try {
-    await generate(decoder, start, {
-      maxTokens,
-      temperature,
-      topK,
-      seed,
-      onToken: (id) => {
-        produced.push(id);
-        flush(false);
-      },
-    });
-    flush(true);
-    process.stdout.write("\n");
-  } finally {
-    decoder.dispose?.();
-  }
+  await generate(decoder, start, {
+    ...options,
+    onToken: (id) => {
+      produced.push(id);
+      flush(false);
+    },
+  });
+  flush(true);
+  process.stdout.write("\n");
 }

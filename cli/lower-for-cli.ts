@@ -1,18 +1,27 @@
 // Lowering for commands: a spec the lowering rejects is the user's mistake, not a crash.
 
 import type { Graph } from "../compiler/ir/ir.js";
-import { LoweringError, lowerModel } from "../compiler/ir/lower.js";
+import { LoweringError, lowerDecodeStep, lowerModel } from "../compiler/ir/lower.js";
 import type { ModelSpec } from "../format/spec.js";
 import type { CheckpointInfo } from "../runtime/checkpoint.js";
 import { UserError } from "./common.js";
 
-export function lowerForCli(model: ModelSpec, shape: { batch: number; seq: number }): Graph {
+function asUserError<T>(lower: () => T): T {
   try {
-    return lowerModel(model, shape);
+    return lower();
   } catch (err) {
     if (err instanceof LoweringError) throw new UserError(err.message);
     throw err;
   }
+}
+
+export function lowerForCli(model: ModelSpec, shape: { batch: number; seq: number }): Graph {
+  return asUserError(() => lowerModel(model, shape));
+}
+
+/** one position of decoding for `batch` sequences (compiler/ir/lower/decode.ts) */
+export function lowerDecodeStepForCli(model: ModelSpec, shape: { batch: number }): Graph {
+  return asUserError(() => lowerDecodeStep(model, shape));
 }
 
 /**

@@ -160,6 +160,7 @@ function packageExecutable(
       shape: [...graph.nodes[value].type.shape],
       value,
     })),
+    ...(graph.caches ? { caches: graph.caches.map((c) => ({ ...c })) } : {}),
     requirements: {
       storageBuffersPerKernel: Math.max(0, ...kernels.map((k) => k.bindings.length)),
       largestBinding: { bytes: largest?.size ?? 0, label: largest?.label ?? "" },

@@ -126,6 +126,11 @@ export interface ArchxIo {
   value: number;
 }
 
+export interface ArchxCache {
+  input: string;
+  present: string;
+}
+
 /** "grad" holds the gradients `grad.<param>` laid out exactly like the "param" pool, so one
  * optimizer kernel can walk both as flat arrays. */
 export type PoolUsage = "param" | "input" | "output" | "scratch" | "grad";
@@ -145,6 +150,13 @@ export interface Executable {
   params: ArchxParam[];
   inputs: ArchxIo[];
   outputs: ArchxIo[];
+  /**
+   * set for a decoding step (one position at a time): after each run, the runtime writes output
+   * `present` ([B,1,W], this position's key or value) into row `position` of input `input`
+   * ([context,B,W]), where `position` is what input "position" held for the run. The caches are
+   * inputs that the runtime keeps between runs rather than uploading.
+   */
+  caches?: ArchxCache[];
   /** what a device must allow; checked before any allocation */
   requirements: {
     storageBuffersPerKernel: number;
@@ -407,6 +419,9 @@ export function validateExecutable(data: unknown, source: string): Executable {
       }
     });
   }
+
+  if (exe.caches !== undefined)
+    validateCaches(exe.caches, exe.inputs as ArchxIo[], exe.outputs as ArchxIo[], fail);
 
   // byte ranges: values outside the scratch pool never share bytes
   const byPool = new Map<number, ArchxValue[]>();
@@ -686,4 +701,41 @@ export function parseExecutable(text: string, source = "executable"): Executable
 export function loadExecutable(path: string): Executable {
   const bytes = readUserFile(path, "give a .archx file from archc compile");
   return parseExecutable(decodeUtf8(path, bytes), path);
+}
+
+/** a decoding step's caches: each a [context,B,W] input paired with a [B,1,W] output, position input present */
+function validateCaches(
+  caches: unknown,
+  inputs: ArchxIo[],
+  outputs: ArchxIo[],
+  fail: (what: string) => never,
+): void {
+  if (!Array.isArray(caches)) fail(`has caches ${show(caches)}, expected a list of {input, present}`);
+  const position = inputs.find((io) => io.name === "position");
+  if (caches.length > 0 && !(position && position.dtype === "i32" && sameShape(position.shape, [1])))
+    fail('lists caches but no input "position" of type i32[1]');
+  const used = new Set<string>();
+  caches.forEach((entry: unknown, i) => {
+    const w = `caches[${i}]`;
+    if (!isObject(entry) || typeof entry.input !== "string" || typeof entry.present !== "string")
+      fail(`${w} is ${show(entry)}, expected {input, present} naming an input and an output`);
+    const cache = inputs.find((io) => io.name === entry.input);
+    const present = outputs.find((io) => io.name === entry.present);
+    if (!cache) fail(`${w}.input "${entry.input}" is not an input`);
+    if (!present) fail(`${w}.present "${entry.present}" is not an output`);
+    if (used.has(cache.name)) fail(`${w}: input "${cache.name}" is a cache twice`);
+    used.add(cache.name);
+    const [context, batch, width] = cache.shape;
+    if (
+      cache.dtype !== "f32" ||
+      present.dtype !== "f32" ||
+      cache.shape.length !== 3 ||
+      !sameShape(present.shape, [batch, 1, width]) ||
+      context < 1
+    )
+      fail(
+        `${w}: cache "${cache.name}" is ${cache.dtype}[${cache.shape.join(",")}] and its present "${present.name}" ` +
+          `${present.dtype}[${present.shape.join(",")}]; expected f32[context,B,W] and f32[B,1,W]`,
+      );
+  });
 }

@@ -158,14 +158,49 @@ export class Executor {
     );
   }
 
-  /** uploads every input through the queue; the next submission sees them */
+  /** uploads every input through the queue (but the caches, which the device keeps); the next submission sees them */
   writeInputs(feeds: Record<string, HostArray>): void {
-    for (const input of this.exe.inputs) {
-      const data = feeds[input.name];
-      if (!data) throw new ExecutorError(`no feed for input ${input.name}`);
-      if ((input.dtype === "i32") !== data instanceof Int32Array)
-        throw new ExecutorError(`input ${input.name} must be ${input.dtype}`);
-      this.write(input.value, data, `input ${input.name}`);
+    const caches = new Set((this.exe.caches ?? []).map((c) => c.input));
+    for (const input of this.exe.inputs)
+      if (!caches.has(input.name)) this.writeInput(input.name, feeds[input.name]);
+  }
+
+  /** uploads one input through the queue */
+  writeInput(name: string, data: HostArray | undefined): void {
+    const input = this.exe.inputs.find((io) => io.name === name);
+    if (!input) throw new ExecutorError(`the executable has no input ${name}`);
+    if (!data) throw new ExecutorError(`no feed for input ${name}`);
+    if ((input.dtype === "i32") !== data instanceof Int32Array)
+      throw new ExecutorError(`input ${name} must be ${input.dtype}`);
+    this.write(input.value, data, `input ${name}`);
+  }
+
+  /**
+   * records, after a decoding step's kernels, the writes of each present key and value into row
+   * `position` of its cache (format/archx.ts `caches`): the next step reads them from there
+   */
+  encodeCacheWrites(encoder: GPUCommandEncoder, position: number): void {
+    for (const { input, present } of this.exe.caches ?? []) {
+      const cache = this.slot(this.exe.inputs.find((io) => io.name === input)!.value);
+      const row = this.slot(this.output(present).value);
+      const at = position * row.size;
+      if (at + row.size > cache.size)
+        throw new ExecutorError(`position ${position} is past the end of cache ${input}`);
+      encoder.copyBufferToBuffer(
+        this.pools[row.pool],
+        row.offset,
+        this.pools[cache.pool],
+        cache.offset + at,
+        row.size,
+      );
+    }
+  }
+
+  /** records zeroing every cache: a new sequence starts with nothing cached */
+  encodeCacheClear(encoder: GPUCommandEncoder): void {
+    for (const { input } of this.exe.caches ?? []) {
+      const cache = this.slot(this.exe.inputs.find((io) => io.name === input)!.value);
+      encoder.clearBuffer(this.pools[cache.pool], cache.offset, cache.size);
     }
   }
 

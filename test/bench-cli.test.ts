@@ -65,6 +65,7 @@ describe("archc bench", () => {
 
   it("rejects --train with --infer, and a bad --steps, as usage errors", async () => {
     expect((await archc(["bench", TINY, "--train", "--infer"])).exitCode).toBe(2);
+    expect((await archc(["bench", TINY, "--infer", "--decode"])).exitCode).toBe(2);
     const bad = await archc(["bench", TINY, "--steps", "0"]);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/--steps/);
@@ -166,4 +167,60 @@ describe("archc bench", () => {
     );
     expect(m.ratio.stepMs).toBe(1);
   }, 600_000);
+
+  it("times decoding with --decode at batch 1 and 16, one submission and readback per token", async () => {
+    const r = await archc([
+      "bench",
+      TINY,
+      // compared with itself: a second model costs no new pipelines on a cold software driver
+      "--compare",
+      TINY,
+      "--decode",
+      "--seq",
+      "6",
+      "--steps",
+      "8",
+      "--warmup",
+      "0",
+      "--profile-repeats",
+      "1",
+      "--json",
+      "-",
+    ]);
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(r.exitCode).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ mode: "decode", seq: 6 });
+    expect(result.models.map((m: { label: string; batch: number }) => [m.label, m.batch])).toEqual([
+      ["bench_tiny", 1],
+      ["bench_tiny (2)", 1],
+      ["bench_tiny", 16],
+      ["bench_tiny (2)", 16],
+    ]);
+    for (const m of result.models) {
+      for (const key of [
+        "stepMs",
+        "tokensPerS",
+        "forwardMs",
+        "deviceBytes",
+        "flopsPerStep",
+        "dispatchesPerStep",
+      ])
+        positive(m[key]);
+      // a step decodes one token of each sequence
+      expect(m.tokensPerStep).toBe(m.batch);
+      expect(m.tokensPerS).toBeCloseTo((m.batch * 1000) / m.stepMs);
+      expect(m.submissionsPerStep).toBe(1);
+      expect(m.kernels.map((k: { kind: string }) => k.kind)).toContain("cached_attention");
+    }
+    // ratios compare models at the same batch size
+    const [base1, other1, base16, other16] = result.models;
+    expect(base1.ratio.stepMs).toBe(1);
+    expect(base16.ratio.stepMs).toBe(1);
+    expect(other1.ratio.stepMs).toBeCloseTo(other1.stepMs / base1.stepMs);
+    expect(other16.ratio.stepMs).toBeCloseTo(other16.stepMs / base16.stepMs);
+    // the caches are batch x context rows per layer: batch 16 holds more
+    expect(base16.deviceBytes).toBeGreaterThan(base1.deviceBytes);
+    expect(r.stderr).toMatch(/per-token latency/);
+  }, 900_000);
 });

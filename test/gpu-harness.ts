@@ -10,6 +10,8 @@ import { isNullBackend, openDevice } from "../runtime/device.js";
 import { Executor } from "../runtime/executor.js";
 import type { HostArray } from "../runtime/executor.js";
 import type { Tensor } from "../compiler/reference/tensor.js";
+import { GraphBuilder } from "../compiler/ir/builder.js";
+import { interpret } from "../compiler/reference/interpreter.js";
 
 /** opens the device and fails (never skips) unless a real adapter that executes shaders is there */
 export async function openRealDevice(): Promise<GpuContext> {
@@ -94,4 +96,50 @@ export async function readF32(device: GPUDevice, buffer: GPUBuffer, length: numb
   staging.unmap();
   staging.destroy();
   return values;
+}
+
+/** an operand of a one-op check: random values of `shape`, or the given `values` */
+export interface CheckOperand {
+  shape: number[];
+  dtype?: "f32" | "i32";
+  /** for random i32 operands: values are drawn from [0, below) */
+  below?: number;
+  scale?: number;
+  values?: number[];
+}
+
+let checkSeed = 1000;
+
+/** one op applied to `operands` on the GPU and in the float64 reference; returns relativeError */
+export async function checkOpOnGpu(
+  gpu: GpuContext,
+  op: string,
+  operands: CheckOperand[],
+  attrs: Record<string, number | boolean | string> = {},
+): Promise<number> {
+  const b = new GraphBuilder(`test_${op}`);
+  const feeds: Record<string, HostArray> = {};
+  const refFeeds: Record<string, Tensor> = {};
+  const ids = operands.map((operand, i) => {
+    const name = `in${i}`;
+    const dtype = operand.dtype ?? "f32";
+    const n = numel(operand.shape);
+    const data = operand.values
+      ? dtype === "i32"
+        ? Int32Array.from(operand.values)
+        : Float32Array.from(operand.values)
+      : dtype === "i32"
+        ? seededInts(n, checkSeed++, operand.below ?? 4)
+        : seededValues(n, checkSeed++, operand.scale ?? 1);
+    feeds[name] = data;
+    refFeeds[name] = toTensor(operand.shape, data);
+    return b.input(name, dtype, operand.shape);
+  });
+  b.output(
+    "out",
+    b.scoped("probe", () => b.op(op, ids, attrs)),
+  );
+  const { outputs } = await runOnGpu(gpu, b.graph, feeds, new Map());
+  const reference = interpret(b.graph, refFeeds, new Map())[b.graph.outputs.out];
+  return relativeError(outputs.out, reference.data);
 }

@@ -63,5 +63,14 @@ describe("archc train on the device", () => {
     const text = await archc(["generate", run, "--prompt", "the cat", "--tokens", "8", "--temperature", "0"]);
     expect(text.exitCode).toBe(0);
     expect(text.stdout.startsWith("the cat")).toBe(true);
+    // decoded on the GPU by default; the float64 reference decoder picks the same tokens
+    const sampled = ["generate", run, "--prompt", "the cat", "--tokens", "16", "--seed", "4"];
+    const onGpu = await archc(sampled);
+    const onCpu = await archc([...sampled, "--decoder", "cpu"]);
+    expect(onGpu.exitCode).toBe(0);
+    expect(onGpu.stdout).toBe(onCpu.stdout);
+    expect((await archc(["generate", run, "--prompt", "x", "--decoder", "tpu"])).stderr).toMatch(
+      /--decoder must be gpu or cpu/,
+    );
   }, 300_000);
 });

@@ -14,6 +14,7 @@ import { ROPE_FORWARD_OPS, ROPE_BACKWARD_OPS } from "../ops/rope/definition.js";
 import { SINKHORN_FORWARD_OPS, SINKHORN_BACKWARD_OPS } from "../ops/sinkhorn/definition.js";
 import { STREAMS_FORWARD_OPS, STREAMS_BACKWARD_OPS } from "../ops/streams/definition.js";
 import { PLUMBING_FORWARD_OPS, PLUMBING_OPS_DEFS } from "../ops/plumbing/definition.js";
+import { DECODE_OPS_DEFS } from "../ops/decode/definition.js";
 import { FORWARD_OPS, ShapeError, type OpDef } from "./ops.js";
 
 /** the forward ops: those lowering emits, which autodiff differentiates (and the leaves) */
@@ -65,9 +66,20 @@ export type OpName =
   | keyof typeof STREAMS_FORWARD_OPS
   | keyof typeof STREAMS_BACKWARD_OPS
   | keyof typeof PLUMBING_FORWARD_OPS
-  | keyof typeof PLUMBING_OPS_DEFS;
+  | keyof typeof PLUMBING_OPS_DEFS
+  | keyof typeof DECODE_OPS_DEFS;
 
-export const OPS: Readonly<Record<string, OpDef>> = { ...FORWARD_CATALOG, ...BACKWARD_CATALOG };
+/**
+ * the ops lowering emits instead of add_positions, rope and attention when it lowers a model for
+ * decoding one position at a time (ir/lower/decode.ts): never differentiated
+ */
+export const DECODE_CATALOG: Readonly<Record<string, OpDef>> = DECODE_OPS_DEFS;
+
+export const OPS: Readonly<Record<string, OpDef>> = {
+  ...FORWARD_CATALOG,
+  ...BACKWARD_CATALOG,
+  ...DECODE_CATALOG,
+};
 
 export function inferType(op: string, inputs: TensorType[], attrs: Attrs): TensorType {
   const def = OPS[op];

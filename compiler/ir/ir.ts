@@ -31,6 +31,16 @@ export interface Graph {
   nodes: Node[];
   /** named results: "logits", "loss", and after autodiff "grad.<param>" */
   outputs: Record<string, number>;
+  /**
+   * a decoding graph's key and value caches (lower/decode.ts): input `input` holds the earlier
+   * positions, and output `present` is this position's row, which the runtime writes into it
+   */
+  caches?: DecodeCache[];
+}
+
+export interface DecodeCache {
+  input: string;
+  present: string;
 }
 
 export function typeToString(t: TensorType): string {

@@ -52,6 +52,7 @@ function lowerEmbedding(ctx: LowerContext, tokens: number): number {
       { kind: "normal", std: EMBED_STD },
       { decay: true, group: "position" },
     );
+    if (ctx.decode) return b.op("add_position_at", [x, positions, ctx.decode.position]);
     return b.op("add_positions", [x, positions]);
   });
 }
@@ -74,21 +75,47 @@ function lowerHead(ctx: LowerContext, n: number): number {
   });
 }
 
+function newContext(model: ModelSpec): LowerContext {
+  const sublayerCount = model.layers.reduce((n, layer) => n + layer.sublayers.length, 0);
+  const b = new GraphBuilder(model.name);
+  return { b, model, outputStd: EMBED_STD / Math.sqrt(2 * Math.max(1, sublayerCount)) };
+}
+
+/** embedding, the residual stream through every sublayer, the final norm and the head: logits */
+function lowerLogits(ctx: LowerContext, tokens: number): number {
+  const x0 = lowerEmbedding(ctx, tokens);
+  const last = lowerResidual(ctx, x0, nameSublayers(ctx));
+  const normed = ctx.b.scoped("final", () => lowerNorm(ctx, last));
+  return lowerHead(ctx, normed);
+}
+
 export function lowerModel(model: ModelSpec, opts: LowerOptions): Graph {
   checkOptions(model, opts);
-  const b = new GraphBuilder(model.name);
-  const sublayerCount = model.layers.reduce((n, layer) => n + layer.sublayers.length, 0);
-  const ctx: LowerContext = { b, model, outputStd: EMBED_STD / Math.sqrt(2 * Math.max(1, sublayerCount)) };
+  const ctx = newContext(model);
+  const { b } = ctx;
   const shape = [opts.batch, opts.seq];
   const tokens = b.input("tokens", "i32", shape);
   const targets = b.input("targets", "i32", shape);
-  const x0 = lowerEmbedding(ctx, tokens);
-  const sublayers = nameSublayers(ctx);
-  const last = lowerResidual(ctx, x0, sublayers);
-  const normed = b.scoped("final", () => lowerNorm(ctx, last));
-  const logits = lowerHead(ctx, normed);
+  const logits = lowerLogits(ctx, tokens);
   const loss = b.scoped("loss", () => b.op("cross_entropy", [logits, targets]));
   b.output("logits", logits);
   b.output("loss", loss);
+  return b.graph;
+}
+
+/**
+ * One step of decoding (lower/decode.ts): inputs "tokens" i32[B,1] (each sequence's newest token),
+ * "position" i32[1] (where it sits, the same for every sequence) and the key and value caches;
+ * outputs "logits" [B,1,V] and each attention sublayer's present key and value.
+ */
+export function lowerDecodeStep(model: ModelSpec, opts: { batch: number }): Graph {
+  checkOptions(model, { batch: opts.batch, seq: 1 });
+  const ctx = newContext(model);
+  const { b } = ctx;
+  const tokens = b.input("tokens", "i32", [opts.batch, 1]);
+  const position = b.input("position", "i32", [1]);
+  ctx.decode = { position, batch: opts.batch, context: model.context, caches: [] };
+  b.output("logits", lowerLogits(ctx, tokens));
+  b.graph.caches = ctx.decode.caches;
   return b.graph;
 }

@@ -35,6 +35,7 @@ import { PLUMBING_OPS } from "./plumbing/index.js";
 import { ROPE_OPS } from "./rope/index.js";
 import { STREAMS_OPS } from "./streams/index.js";
 import { SINKHORN_OPS } from "./sinkhorn/index.js";
+import { DECODE_OPS } from "./decode/index.js";
 
 export { NO_KERNEL, NOT_DIFFERENTIATED, type OpEntry } from "./op-entry.js";
 
@@ -62,6 +63,7 @@ export const OP_REGISTRY: { readonly [op in OpName]: OpEntry } = {
   ...STREAMS_OPS, // hyper-connection and mHC residual streams
   ...SINKHORN_OPS, // Sinkhorn–Knopp, for mHC's doubly stochastic mixing
   ...PLUMBING_OPS, // what autodiff emits to reshape, slice, fill and reduce gradients
+  ...DECODE_OPS, // one position at a time, against caches of the earlier positions' keys and values
 };
 
 function entry(op: string): OpEntry | undefined {

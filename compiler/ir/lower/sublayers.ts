@@ -3,6 +3,7 @@
 
 import type { GraphBuilder } from "../builder.js";
 import type { ModelSpec, SublayerSpec } from "../../../format/spec.js";
+import { cachedAttention, ropeAt, type DecodeLowering } from "./decode.js";
 
 const MATRIX_STD = 0.02;
 
@@ -11,6 +12,8 @@ export interface LowerContext {
   model: ModelSpec;
   /** std of output projections (wo, w2): 0.02 / sqrt(2 L), L the number of sublayers */
   outputStd: number;
+  /** set when lowering one decoded position (lower/decode.ts) rather than whole sequences */
+  decode?: DecodeLowering;
 }
 
 function matrix(ctx: LowerContext, local: string, shape: number[], group: string, std = MATRIX_STD): number {
@@ -47,14 +50,17 @@ function lowerAttention(
   const v = project(ctx, n, matrix(ctx, "wv", [d, kvWidth], "attention"));
   if (model.position.kind === "rope") {
     const theta = model.position.theta;
-    q = b.op("rope", [q], { heads: spec.heads, head_dim: spec.headDim, theta });
-    k = b.op("rope", [k], { heads: spec.kvHeads, head_dim: spec.headDim, theta });
+    const rope = (x: number, heads: number) =>
+      ctx.decode
+        ? ropeAt(ctx, ctx.decode, x, { heads, head_dim: spec.headDim, theta })
+        : b.op("rope", [x], { heads, head_dim: spec.headDim, theta });
+    q = rope(q, spec.heads);
+    k = rope(k, spec.kvHeads);
   }
-  const o = b.op("attention", [q, k, v], {
-    heads: spec.heads,
-    kv_heads: spec.kvHeads,
-    head_dim: spec.headDim,
-  });
+  const heads = { heads: spec.heads, kv_heads: spec.kvHeads, head_dim: spec.headDim };
+  const o = ctx.decode
+    ? cachedAttention(ctx, ctx.decode, [q, k, v], heads)
+    : b.op("attention", [q, k, v], heads);
   return project(ctx, o, matrix(ctx, "wo", [qWidth, d], "attention", ctx.outputStd));
 }
 
