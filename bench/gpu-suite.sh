@@ -102,6 +102,27 @@ suite_size() {
   done
 }
 
+# PyTorch and archc compute the same thing: torch's logits for a trained Block AttnRes checkpoint
+# against the logits archc eval wrote for the same tokens (bench/torch_ref.py --check-logits)
+logits_check() {
+  if [[ $have_torch == 0 ]]; then
+    skip torch-check-logits "no torch"
+    return
+  fi
+  local dir="$out/logits-run"
+  run archc-logits-train 300 "$node" bin/archc.js train bench/models/tiny-block4.arch --model bench_tiny_block4 \
+    --steps 3 --plain --out "$dir"
+  run archc-logits-eval 120 "$node" bin/archc.js eval "$dir" --tokens "$(seq -s, 1 66)" --out "$out/logits-eval.safetensors"
+  local dev=cpu
+  [[ $cuda == 1 ]] && dev=cuda
+  run torch-check-logits 120 "$py" bench/torch_ref.py --check-logits "$out/logits-eval.safetensors" \
+    --checkpoint "$dir/ckpt-3" --device "$dev" --json "$out/torch-check-logits.json"
+}
+
+# the adapter: features and limits, and whether subgroup matrices offer an f32 configuration
+run devices 60 "$node" bin/archc.js devices --json
+run subgroup-matrix 60 "$node" dist/bench/subgroup-matrix.js --json "$out/subgroup-matrix.json"
+logits_check
 if [[ $size == tiny ]]; then
   suite_size tiny "--steps 3 --warmup 1 --round 1 --profile-repeats 1" "--steps 3 --warmup 1 --round 1 --profile-repeats 1" 900 300 \
     "--steps 4 --warmup 1 --round 2 --seq 8 --profile-repeats 1"

@@ -524,7 +524,11 @@ def check_logits(args) -> int:
         "rtol": args.rtol,
         "ok": bool(ok),
     }
-    print(json.dumps(report, indent=1))
+    text = json.dumps(report, indent=1) + "\n"
+    sys.stdout.write(text)
+    if args.json and args.json != "-":
+        with open(args.json, "w", encoding="utf-8") as fh:
+            fh.write(text)
     return 0 if ok else 1
 
 
