@@ -2,7 +2,8 @@
 # The benchmark suite: `archc bench` (training and forward) on the residual kinds add, Full AttnRes,
 # Block AttnRes N=4 and N=8, compared in one process so the AttnRes overhead comes out as ratios,
 # at a tiny size and at GPT-2-small size (12 layers, d=768, 12 heads, T=1024, batch 8); and the same
-# models in PyTorch (bench/torch_ref.py, eager and torch.compile) when torch is importable; and
+# models in PyTorch (bench/torch_ref.py, eager and torch.compile) when torch is importable; the
+# kernels at the target shapes in archc (bench/kernels.ts) and PyTorch (torch_kernels.py); and
 # archc's token-by-token decoding (`archc bench --decode`, batch 1 and 16) of the same models. Every
 # result is a JSON file in one folder, with a log per command and status.jsonl (exit code and
 # seconds of each command, or why it was skipped).
@@ -123,6 +124,17 @@ logits_check() {
 run devices 60 "$node" bin/archc.js devices --json
 run subgroup-matrix 60 "$node" dist/bench/subgroup-matrix.js --json "$out/subgroup-matrix.json"
 logits_check
+# kernels at the target shapes against PyTorch's (the same case names in both JSON files)
+kernel_size=gpu
+[[ $size == tiny ]] && kernel_size=small
+run archc-kernels 150 "$node" dist/bench/kernels.js --size "$kernel_size" --json "$out/archc-kernels.json"
+if [[ $have_torch == 1 ]]; then
+  kdev=cpu
+  [[ $cuda == 1 ]] && kdev=cuda
+  run torch-kernels 150 "$py" bench/torch_kernels.py --size "$kernel_size" --device "$kdev" --json "$out/torch-kernels.json"
+else
+  skip torch-kernels "no torch"
+fi
 if [[ $size == tiny ]]; then
   suite_size tiny "--steps 3 --warmup 1 --round 1 --profile-repeats 1" "--steps 3 --warmup 1 --round 1 --profile-repeats 1" 900 300 \
     "--steps 4 --warmup 1 --round 2 --seq 8 --profile-repeats 1"
