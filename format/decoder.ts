@@ -1,6 +1,6 @@
 // What generation drives: a model that turns a growing token sequence into next-token logits. The
-// float64 CPU decoders (compiler/reference) implement it today; a device decoder would too, and
-// the sampling loop (runtime/train/decode.ts) works with any of them.
+// float64 CPU decoders (compiler/reference) and the device decoder (runtime/decode) implement it,
+// and the sampling loop (runtime/train/decode.ts) works with any of them.
 
 export type Logits = Float32Array | Float64Array;
 
