@@ -4,6 +4,7 @@
 
 import type { ModelSpec, TrainSpec } from "../format/spec.js";
 import { residualLabel } from "../format/spec.js";
+import { findTuning } from "../compiler/tuning/lookup.js";
 import { throwIfDeviceFailed } from "../runtime/device.js";
 import { openProfilingDevice } from "../runtime/profile/device.js";
 import { datasheetPeak, peakGflops as peakGflopsOf } from "./peak.js";
@@ -25,6 +26,8 @@ export interface BenchOptions {
   peakGflops?: number;
   peakGbps?: number;
   log?: (line: string) => void;
+  /** --tuning FILE, or false for --no-tuning: the kernel variants (compiler/tuning/lookup.ts) */
+  tuning?: string | false;
 }
 
 export interface KindTime {
@@ -84,7 +87,13 @@ export interface BenchResult {
   format: "archc-bench";
   version: 1;
   mode: BenchMode;
-  adapter: { name: string; driver: string; software: boolean; timestampQuery: boolean };
+  adapter: {
+    name: string;
+    driver: string;
+    software: boolean;
+    timestampQuery: boolean;
+    tuning: string | null;
+  };
   profile: { method: ProfileMethod | null; repeats: number };
   batch: number;
   seq: number;
@@ -137,6 +146,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   };
   const subjects: Subject[] = [];
   try {
+    const tuning = findTuning(gpu.adapter.info, { flag: options.tuning });
+    for (const note of tuning.notes) log(`tuning: ${note}`);
+    if (tuning.file) log(`tuning: kernel variants from ${tuning.file}`);
     for (const target of options.targets) {
       log(
         `compiling ${target.label} (${options.mode}, batch ${options.train.batch} x seq ${options.train.seq})...`,
@@ -148,6 +160,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
           train: options.train,
           mode: options.mode,
           submissions: () => submissions,
+          tuning: tuning.table,
         }),
       );
     }
@@ -212,7 +225,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       format: "archc-bench",
       version: 1,
       mode: options.mode,
-      adapter: { name: d.name, driver: d.driver, software: d.software, timestampQuery: gpu.timestamps },
+      adapter: {
+        name: d.name,
+        driver: d.driver,
+        software: d.software,
+        timestampQuery: gpu.timestamps,
+        tuning: tuning.file ?? null,
+      },
       profile: { method, repeats: options.profileRepeats },
       batch: options.train.batch,
       seq: options.train.seq,
