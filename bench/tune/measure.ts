@@ -124,6 +124,18 @@ async function timeOnce(
   return [(performance.now() - start) / repeats];
 }
 
+/**
+ * the variant to keep: the fastest of those checked and timed, unless it beats the default by
+ * MARGIN or less (then the default: a difference that small is noise)
+ */
+export function fastestVariant(measured: VariantMeasurement[], defaultVariant: string): string {
+  const timed = measured.filter((m) => m.ms !== undefined);
+  if (timed.length === 0) return defaultVariant;
+  const fastest = timed.reduce((best, m) => (m.ms! < best.ms! ? m : best));
+  const defaultMs = timed.find((m) => m.variant === defaultVariant)?.ms;
+  return defaultMs === undefined || fastest.ms! < defaultMs * (1 - MARGIN) ? fastest.variant : defaultVariant;
+}
+
 export async function measureClass(
   gpu: ProfilingContext,
   c: TuneClass,
@@ -165,6 +177,7 @@ export async function measureClass(
             await timed.run(timedFeeds, ["out"]);
           }
         } catch (err) {
+          result.passed = false;
           result.problem = err instanceof Error ? err.message.split("\n")[0] : String(err);
         }
       }),
@@ -180,17 +193,7 @@ export async function measureClass(
   }
 
   const measured = offered.map((v) => results.get(v)!);
-  const defaultMs = results.get(defaultVariant)?.ms;
-  const fastest = measured
-    .filter((m) => m.ms !== undefined)
-    .reduce<VariantMeasurement | undefined>(
-      (best, m) => (best === undefined || m.ms! < best.ms! ? m : best),
-      undefined,
-    );
-  const chosen =
-    fastest && (defaultMs === undefined || fastest.ms! < defaultMs * (1 - MARGIN))
-      ? fastest.variant
-      : defaultVariant;
+  const chosen = fastestVariant(measured, defaultVariant);
   return {
     op: c.op,
     shapeClass: c.shapeClass,

@@ -142,11 +142,11 @@ export function renderKernel(
   groupReads(graph, group).forEach((value, i) => bind(value, `epilogue_operand${i}`));
   const output = "out";
   // too many values for one binding each: pool ranges are bound instead (bindPools, below)
-  const pooled = !stacked && plan !== undefined && boundList.length + 1 > MAX_VALUE_BINDINGS;
+  const poolRanges = !stacked && plan !== undefined && boundList.length + 1 > MAX_VALUE_BINDINGS;
   const ownBinding = (i: number) => {
     const value = anchor.inputs[i];
     return (
-      !pooled &&
+      !poolRanges &&
       bound.get(value) !== STACK &&
       anchor.inputs.indexOf(value) === anchor.inputs.lastIndexOf(value) &&
       !group.epilogue.some((id) => graph.nodes[id].inputs.includes(value))
@@ -229,7 +229,7 @@ export function renderKernel(
       `@group(0) @binding(0) var<storage, read_write> ${STACK}: array<f32>; // stacked sources, ${stacked.stride} elements apart: ${listed}`,
       ...declare(values, 1),
     ];
-  } else if (pooled) {
+  } else if (poolRanges) {
     const pooled = bindPools(graph, plan, values, code);
     bindings = pooled.bindings;
     declarations = pooled.declarations;

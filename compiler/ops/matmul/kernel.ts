@@ -10,8 +10,6 @@ import { fillTile, loader, type TileShape } from "./tile-loads.js";
 import { MATMUL_DEFAULT, MATMUL_TILINGS, matmulVariants, nodeSizes, vec4Alignment } from "./variants.js";
 import type { MatmulTiling, MatmulVariant } from "./variants.js";
 
-export { matmulSizes, type MatmulSizes } from "./sizes.js";
-
 const TILE_K = 16;
 const THREADS_PER_SIDE = 16;
 
