@@ -90,12 +90,25 @@ describe("archc tune", () => {
     }
   }, 600_000); // cold: the software driver compiles each variant's pipeline on first use
 
-  it("keeps the entries of classes it does not measure again", async () => {
+  it("keeps the entries of classes it does not measure again; times by the wall clock if asked", async () => {
     const out = join(dir, "tuning.json");
     const before = readTuningFile(out, variantNames);
-    const r = await archc(["tune", modelFile, ...SHAPE, "--ops", "attention", "--out", out]);
+    const r = await archc([
+      "tune",
+      modelFile,
+      ...SHAPE,
+      "--ops",
+      "attention",
+      "--out",
+      out,
+      "--no-timestamps",
+      "--json",
+    ]);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toMatch(/wrote .*tuning\.json: 4 entries/);
+    expect(r.stderr).toMatch(/wrote .*tuning\.json: 4 entries/);
+    const result = JSON.parse(r.stdout);
+    expect(result.method).toBe("wall-clock");
+    for (const v of result.classes[0].variants) expect(v.ms).toBeGreaterThan(0);
     const after = readTuningFile(out, variantNames);
     const others = (f: TuningFile) => f.entries.filter((e) => e.op !== "attention");
     expect(others(after)).toEqual(others(before));
