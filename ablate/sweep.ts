@@ -33,6 +33,7 @@ import {
 } from "./folder.js";
 import { SweepError, type PlannedRun, type SweepPlan } from "./plan.js";
 import { makeOutputDir } from "../format/output-dir.js";
+import type { TuningTable } from "../format/tuning.js";
 
 export interface SweepOptions {
   /** the .arch file, for data paths relative to it and for the manifest */
@@ -43,6 +44,8 @@ export interface SweepOptions {
   /** the device every run trains on; opened by the caller, so tests can share one */
   gpu: GpuContext;
   log: (line: string) => void;
+  /** the kernel variants for that device (compiler/tuning/lookup.ts); none: the defaults */
+  tuning?: TuningTable;
 }
 
 export interface SweepOutcome {
@@ -192,7 +195,7 @@ async function runPlannedRuns(plan: SweepPlan, options: SweepOptions): Promise<S
       const result = await runSession({
         model: run.variant.model,
         train: run.train,
-        compileTraining,
+        compileTraining: (model, shape) => compileTraining(model, shape, { tuning: options.tuning }),
         data,
         runDir,
         engineKind: "gpu",

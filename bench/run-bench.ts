@@ -4,6 +4,7 @@
 
 import type { ModelSpec, TrainSpec } from "../format/spec.js";
 import { residualLabel } from "../format/spec.js";
+import { findTuning } from "../compiler/tuning/lookup.js";
 import { throwIfDeviceFailed } from "../runtime/device.js";
 import { openProfilingDevice } from "../runtime/profile/device.js";
 import { datasheetPeak, peakGflops as peakGflopsOf } from "./peak.js";
@@ -30,6 +31,8 @@ export interface BenchOptions {
   peakGflops?: number;
   peakGbps?: number;
   log?: (line: string) => void;
+  /** --tuning FILE, or false for --no-tuning: the kernel variants (compiler/tuning/lookup.ts) */
+  tuning?: string | false;
 }
 
 export interface KindTime {
@@ -91,7 +94,13 @@ export interface BenchResult {
   format: "archc-bench";
   version: 1;
   mode: BenchMode;
-  adapter: { name: string; driver: string; software: boolean; timestampQuery: boolean };
+  adapter: {
+    name: string;
+    driver: string;
+    software: boolean;
+    timestampQuery: boolean;
+    tuning: string | null;
+  };
   profile: { method: ProfileMethod | null; repeats: number };
   batch: number;
   seq: number;
@@ -144,6 +153,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   };
   const subjects: Subject[] = [];
   try {
+    const tuning = findTuning(gpu.adapter.info, { flag: options.tuning });
+    for (const note of tuning.notes) log(`tuning: ${note}`);
+    if (tuning.file) log(`tuning: kernel variants from ${tuning.file}`);
     const batches =
       options.mode === "decode" ? (options.decodeBatches ?? [options.train.batch]) : [options.train.batch];
     for (const batch of batches)
@@ -151,7 +163,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         const train = { ...options.train, batch };
         log(`compiling ${target.label} (${options.mode}, batch ${batch} x seq ${train.seq})...`);
         subjects.push(
-          await Subject.create({ gpu, ...target, train, mode: options.mode, submissions: () => submissions }),
+          await Subject.create({
+            gpu,
+            ...target,
+            train,
+            mode: options.mode,
+            submissions: () => submissions,
+            tuning: tuning.table,
+          }),
         );
       }
     for (const s of subjects) {
@@ -217,7 +236,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       format: "archc-bench",
       version: 1,
       mode: options.mode,
-      adapter: { name: d.name, driver: d.driver, software: d.software, timestampQuery: gpu.timestamps },
+      adapter: {
+        name: d.name,
+        driver: d.driver,
+        software: d.software,
+        timestampQuery: gpu.timestamps,
+        tuning: tuning.file ?? null,
+      },
       profile: { method, repeats: options.profileRepeats },
       batch: options.train.batch,
       seq: options.train.seq,

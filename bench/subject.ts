@@ -4,6 +4,7 @@
 // profile split into forward, backward and optimizer.
 
 import { compileGraph, compileTraining } from "../compiler/compile.js";
+import type { TuningTable } from "../format/tuning.js";
 import type { Graph } from "../compiler/ir/ir.js";
 import { numel } from "../compiler/ir/ir.js";
 import { lowerDecodeStep, lowerModel } from "../compiler/ir/lower.js";
@@ -111,6 +112,8 @@ export interface SubjectOptions {
   mode: BenchMode;
   /** counts queue submissions on the device */
   submissions: () => number;
+  /** the kernel variants for this device; none: the defaults */
+  tuning?: TuningTable;
 }
 
 export abstract class Subject {
@@ -208,7 +211,7 @@ class TrainSubject extends Subject {
   static async build(options: SubjectOptions, forward: Graph): Promise<Subject> {
     const { batch, seq } = options.train;
     const engine = await GpuTrainingEngine.create({
-      program: compileTraining(options.model, { batch, seq }),
+      program: compileTraining(options.model, { batch, seq }, { tuning: options.tuning }),
       train: options.train,
       gpu: options.gpu,
     });
@@ -305,7 +308,7 @@ class InferSubject extends Subject {
 
   static async build(options: SubjectOptions, forward: Graph): Promise<Subject> {
     const { batch, seq, seed } = options.train;
-    const exe = compileGraph(forward, { batch, seq, vocab: options.model.vocab });
+    const exe = compileGraph(forward, { batch, seq, vocab: options.model.vocab, tuning: options.tuning });
     const executor = await Executor.create(options.gpu.device, exe);
     try {
       executor.setParams(initParams(forward.params, seed));
@@ -366,7 +369,7 @@ class DecodeSubject extends Subject {
   static async build(options: SubjectOptions): Promise<Subject> {
     const { batch, seed } = options.train;
     const step = lowerDecodeStep(options.model, { batch });
-    const exe = compileGraph(step, { batch, seq: 1, vocab: options.model.vocab });
+    const exe = compileGraph(step, { batch, seq: 1, vocab: options.model.vocab, tuning: options.tuning });
     const decoder = await DeviceDecoder.create(options.gpu.device, exe, initParams(step.params, seed));
     decoder.reset();
     return new DecodeSubject(options, step, decoder);

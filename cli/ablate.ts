@@ -7,8 +7,16 @@ import { join, resolve } from "node:path";
 import type { AblationSpec } from "../format/spec.js";
 import { EXIT, reportFailure, UserError } from "./common.js";
 import { integerFlag } from "./flags.js";
+import {
+  NO_TUNING_HELP,
+  NO_TUNING_OPTION,
+  TUNING_HELP,
+  TUNING_OPTION,
+  tuningFor,
+  type TuningFlags,
+} from "./tuning-flags.js";
 
-interface AblateFlags {
+interface AblateFlags extends TuningFlags {
   ablation?: string;
   out?: string;
   steps?: string;
@@ -31,6 +39,8 @@ export function register(program: Command): void {
     .option("--steps <n>", "optimizer steps per run (overrides the train block)")
     .option("--only <label...>", "run only these variants (and the baseline); the report covers what has run")
     .option("--plain", "print log lines instead of progress bars")
+    .option(TUNING_OPTION, TUNING_HELP)
+    .option(NO_TUNING_OPTION, NO_TUNING_HELP)
     .action(async (file: string, flags: AblateFlags) => {
       try {
         process.exitCode = await ablateCommand(file, flags);
@@ -95,7 +105,9 @@ async function ablateCommand(file: string, flags: AblateFlags): Promise<number> 
   try {
     const plan = planSweep(program, ablation, { steps, only: flags.only });
     gpu = await openDevice();
+    const tuning = await tuningFor(gpu.adapter.info, flags);
     const outcome = await runSweep(plan, {
+      tuning,
       file,
       dir,
       plain: flags.plain,

@@ -10,8 +10,15 @@ import { writeFileSync } from "node:fs";
 import type { ModelSpec, TrainSpec } from "../format/spec.js";
 import { EXIT, reportFailure, UserError } from "./common.js";
 import { integerFlag } from "./flags.js";
+import {
+  NO_TUNING_HELP,
+  NO_TUNING_OPTION,
+  TUNING_HELP,
+  TUNING_OPTION,
+  type TuningFlags,
+} from "./tuning-flags.js";
 
-interface BenchFlags {
+interface BenchFlags extends TuningFlags {
   train?: boolean;
   infer?: boolean;
   decode?: boolean;
@@ -58,6 +65,8 @@ export function register(program: Command): void {
     .option("--peak-gflops <n>", "peak fp32 GFLOP/s to compare against (default: datasheet or nominal CPU)")
     .option("--peak-gbps <n>", "peak memory GB/s to compare against (default: datasheet, else none)")
     .option("--json <out>", "write the results as JSON to this file ('-': stdout, and the table to stderr)")
+    .option(TUNING_OPTION, TUNING_HELP)
+    .option(NO_TUNING_OPTION, NO_TUNING_HELP)
     .option(
       "--print-spec",
       "print the checked models and training settings as JSON (for bench/torch_ref.py) and exit",
@@ -227,6 +236,7 @@ async function benchCommand(file: string, flags: BenchFlags): Promise<void> {
     timestamps: flags.timestamps,
     peakGflops,
     peakGbps,
+    tuning: flags.tuning,
     log: (line) => process.stderr.write(`${line}\n`),
   });
   const table = formatBench(result);

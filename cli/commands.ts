@@ -12,6 +12,7 @@ import * as evaluate from "./eval.js";
 import * as train from "./train.js";
 import * as generate from "./generate.js";
 import * as bench from "./bench.js";
+import * as tune from "./tune.js";
 import * as ablate from "./ablate.js";
 import * as report from "./report.js";
 
@@ -29,6 +30,7 @@ export function registerCommands(program: Command): void {
     report,
     generate,
     bench,
+    tune,
   ])
     command.register(program);
 }

@@ -11,6 +11,7 @@ interface CompileFlags {
   seq?: string;
   output: string;
   fuse: boolean;
+  tuning?: string;
 }
 
 export function register(program: Command): void {
@@ -23,6 +24,10 @@ export function register(program: Command): void {
     .option("--batch <n>", "batch size (default 1)")
     .option("--seq <n>", "sequence length (default: the model's context)")
     .option("--no-fuse", "one kernel per op (for comparison and debugging)")
+    .option(
+      "--tuning <file>",
+      "compile the kernel variants of this `archc tune` file, whatever adapter it was measured on (compile opens none)",
+    )
     .action(async (file: string, flags: CompileFlags) => {
       try {
         const model = await loadModel(file, flags.model);
@@ -40,6 +45,7 @@ export function register(program: Command): void {
         }
         const exe = compileGraph(graph, {
           fuse: flags.fuse,
+          tuning: flags.tuning === undefined ? undefined : await readTuning(flags.tuning),
           batch: shape.batch,
           seq: shape.seq,
           vocab: model.vocab,
@@ -55,4 +61,10 @@ export function register(program: Command): void {
         process.exitCode = reportFailure(err);
       }
     });
+}
+
+async function readTuning(file: string) {
+  const { readTuningFile, tuningTable } = await import("../format/tuning.js");
+  const { variantNames } = await import("../compiler/ops/registry.js");
+  return tuningTable(readTuningFile(file, variantNames));
 }

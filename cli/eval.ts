@@ -9,8 +9,16 @@ import type { CheckpointInfo, LoadedCheckpoint } from "../runtime/checkpoint.js"
 import type { Batch } from "../runtime/data/sampler.js";
 import { openCheckpoint } from "./open-checkpoint.js";
 import { EXIT, reportFailure, UserError } from "./common.js";
+import {
+  NO_TUNING_HELP,
+  NO_TUNING_OPTION,
+  TUNING_HELP,
+  TUNING_OPTION,
+  tuningFor,
+  type TuningFlags,
+} from "./tuning-flags.js";
 
-interface EvalFlags {
+interface EvalFlags extends TuningFlags {
   text?: string;
   tokens?: string;
   batch?: string;
@@ -46,6 +54,8 @@ export function register(program: Command): void {
       String(DEFAULT_PROBE_SEQS),
     )
     .option("--json", "print one JSON object instead of text")
+    .option(TUNING_OPTION, TUNING_HELP)
+    .option(NO_TUNING_OPTION, NO_TUNING_HELP)
     .addHelpText(
       "after",
       `
@@ -207,6 +217,7 @@ async function runForward(
   batches: Batch[],
   seq: number,
   wantLogits: (index: number) => boolean,
+  flags: TuningFlags,
 ): Promise<ForwardResult> {
   const model = checkpoint.info.model;
   const { lowerForCli } = await import("./lower-for-cli.js");
@@ -225,9 +236,10 @@ async function runForward(
   }
   return withDevice(async (gpu) => {
     const executors = new Map<number, import("../runtime/executor.js").Executor>();
+    const tuning = await tuningFor(gpu.adapter.info, flags);
     try {
       for (const [rows, graph] of graphs) {
-        const exe = compileGraph(graph, { batch: rows, seq, vocab: model.vocab });
+        const exe = compileGraph(graph, { batch: rows, seq, vocab: model.vocab, tuning });
         const executor = await Executor.create(gpu.device, exe).catch((err: unknown) => {
           throw err instanceof DeviceLimitError ? new UserError(err.message) : err;
         });
@@ -370,7 +382,7 @@ async function evalCommand(path: string, flags: EvalFlags): Promise<void> {
   // logits are written for what --out covers: all of a text, the first validation batch unless --all
   const writeAll = input.kind !== "validation" || flags.all === true;
   const wantLogits = (i: number) => flags.out !== undefined && (writeAll || i === 0);
-  const forward = await runForward(checkpoint, input.batches, seq, wantLogits);
+  const forward = await runForward(checkpoint, input.batches, seq, wantLogits, flags);
   const tokens = input.batches.reduce((n, b) => n + b.tokens.length, 0);
   let probeTokens: number | undefined;
   if (flags.out !== undefined) {

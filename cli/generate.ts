@@ -4,8 +4,16 @@
 import type { Command } from "commander";
 import { EXIT, reportFailure, UserError } from "./common.js";
 import { openCheckpoint } from "./open-checkpoint.js";
+import {
+  NO_TUNING_HELP,
+  NO_TUNING_OPTION,
+  TUNING_HELP,
+  TUNING_OPTION,
+  tuningFor,
+  type TuningFlags,
+} from "./tuning-flags.js";
 
-interface GenerateFlags {
+interface GenerateFlags extends TuningFlags {
   prompt: string;
   tokens: string;
   temperature: string;
@@ -29,6 +37,8 @@ export function register(program: Command): void {
       "gpu: decode on the GPU with a key/value cache; cpu: the float64 reference decoder (slow, exact)",
       "gpu",
     )
+    .option(TUNING_OPTION, TUNING_HELP)
+    .option(NO_TUNING_OPTION, NO_TUNING_HELP)
     .action(async (checkpoint: string, flags: GenerateFlags) => {
       try {
         await generateCommand(checkpoint, flags);
@@ -72,7 +82,8 @@ async function generateCommand(path: string, flags: GenerateFlags): Promise<void
   if (checkpoint.info.engine !== "cpu-bigram" && flags.decoder === "gpu") {
     const { withDevice, DeviceError } = await import("../runtime/device.js");
     await withDevice(async (gpu) => {
-      const decoder = await openDeviceDecoder(checkpoint, gpu.device);
+      const tuning = await tuningFor(gpu.adapter.info, flags);
+      const decoder = await openDeviceDecoder(checkpoint, gpu.device, tuning);
       try {
         await sample(decoder, start, flags.prompt, { maxTokens, temperature, topK, seed }, tokenizer);
       } finally {
@@ -107,6 +118,7 @@ async function generateCommand(path: string, flags: GenerateFlags): Promise<void
 async function openDeviceDecoder(
   checkpoint: Awaited<ReturnType<typeof openCheckpoint>>,
   device: GPUDevice,
+  tuning: import("../format/tuning.js").TuningTable | undefined,
 ): Promise<import("../runtime/decode/device-decoder.js").DeviceDecoder> {
   const model = checkpoint.info.model;
   const { lowerDecodeStepForCli } = await import("./lower-for-cli.js");
@@ -121,7 +133,7 @@ async function openDeviceDecoder(
         `${checkpoint.dir}: parameter ${p.name} is ${shape ? `[${shape}]` : "missing"}, the model needs [${p.shape}]`,
       );
   }
-  const step = compileGraph(graph, { batch: 1, seq: 1, vocab: model.vocab });
+  const step = compileGraph(graph, { batch: 1, seq: 1, vocab: model.vocab, tuning });
   return DeviceDecoder.create(device, step, checkpoint.params).catch((err: unknown) => {
     throw err instanceof DeviceLimitError ? new UserError(err.message) : err;
   });

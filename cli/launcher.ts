@@ -7,7 +7,7 @@ import { stderrReachesLauncherTerminal } from "../runtime/terminal.js";
 import { StderrNoiseFilter } from "./stderr-filter.js";
 
 /** The commands that open a GPU adapter: the only ones that pay for a second process. */
-const DEVICE_COMMANDS = new Set(["devices", "run", "eval", "train", "ablate", "bench"]);
+const DEVICE_COMMANDS = new Set(["devices", "run", "eval", "train", "ablate", "bench", "tune", "generate"]);
 
 /** set by the launcher in its child's environment, so that the child does not launch again */
 const CHILD_MARKER = "ARCHC_LAUNCHED_CHILD";

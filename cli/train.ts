@@ -7,8 +7,16 @@ import { dirname, join } from "node:path";
 import type { ModelSpec, TrainSpec } from "../format/spec.js";
 import { EXIT, reportFailure, UserError } from "./common.js";
 import { integerFlag } from "./flags.js";
+import {
+  NO_TUNING_HELP,
+  NO_TUNING_OPTION,
+  TUNING_HELP,
+  TUNING_OPTION,
+  tuningFor,
+  type TuningFlags,
+} from "./tuning-flags.js";
 
-interface TrainFlags {
+interface TrainFlags extends TuningFlags {
   train?: string;
   model?: string;
   steps?: string;
@@ -38,6 +46,8 @@ export function register(program: Command): void {
       "train a bigram table on the CPU instead of the model, to check data, checkpoints and resume without a GPU",
     )
     .option("--plain", "print log lines instead of a progress bar")
+    .option(TUNING_OPTION, TUNING_HELP)
+    .option(NO_TUNING_OPTION, NO_TUNING_HELP)
     .action(async (file: string, flags: TrainFlags) => {
       try {
         process.exitCode = await trainCommand(file, flags);
@@ -151,11 +161,14 @@ async function trainInRunDir(
   process.on("SIGINT", onInterrupt);
   try {
     const engineKind = flags.cpuBigram ? "cpu-bigram" : "gpu";
+    // the session compiles before it opens the device: the table is for the adapter it will open
+    const { defaultAdapterInfo } = await import("../runtime/device.js");
+    const tuning = engineKind === "gpu" ? await tuningFor(await defaultAdapterInfo(), flags) : undefined;
     process.stderr.write(`compiling ${model.name} for training...\n`);
     const result = await runSession({
       model,
       train,
-      compileTraining,
+      compileTraining: (m, shape) => compileTraining(m, shape, { tuning }),
       data,
       runDir,
       engineKind,

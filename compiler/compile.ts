@@ -16,6 +16,7 @@ import { renderKernels } from "./codegen/render.js";
 import type { BufferPlan, Kernel } from "./codegen/kernel.js";
 import type { ArchxValue, Executable } from "../format/archx.js";
 import { ARCHX_FORMAT, ARCHX_VERSION, moduleCode } from "../format/archx.js";
+import type { TuningTable } from "../format/tuning.js";
 
 export interface CompileOptions {
   /** false compiles one kernel per op (for comparison and debugging); default true */
@@ -23,6 +24,11 @@ export interface CompileOptions {
   batch?: number;
   seq?: number;
   vocab?: number;
+  /**
+   * the kernel variant per op and shape class (format/tuning.ts), measured on the device the
+   * program is for; ops without an entry get their template's default
+   */
+  tuning?: TuningTable;
 }
 
 /** a graph that breaks an IR invariant reached code generation: a bug in a pass before it */
@@ -51,7 +57,7 @@ export function compileGraph(graph: Graph, options: CompileOptions = {}): Execut
   // 4. buffer planning: pools, offsets, scratch reuse by liveness, views inside their bases
   const plan = planBuffers(graph, groups, STORAGE_OFFSET_ALIGNMENT, views, stacks.stacks);
   // 5. code generation: one WGSL module per group; kernels touching many values bind pool ranges
-  const kernels = renderKernels(graph, groups, plan, stacks);
+  const kernels = renderKernels(graph, groups, plan, stacks, options.tuning);
   // 6. packaging: deduplicate modules, describe values, parameters and I/O
   return packageExecutable(graph, kernels, plan, { ...options, fuse: fused });
 }
@@ -64,10 +70,10 @@ export function compileGraph(graph: Graph, options: CompileOptions = {}): Execut
 export function compileTraining(
   model: ModelSpec,
   shape: { batch: number; seq: number },
-  options: { fuse?: boolean } = {},
+  options: { fuse?: boolean; tuning?: TuningTable } = {},
 ): TrainingProgram {
   const forward = lowerModel(model, shape);
-  const compileOptions = { ...shape, vocab: model.vocab, fuse: options.fuse };
+  const compileOptions = { ...shape, vocab: model.vocab, fuse: options.fuse, tuning: options.tuning };
   return {
     train: compileGraph(differentiate(forward), compileOptions),
     eval: compileGraph(forward, compileOptions),

@@ -120,6 +120,14 @@ async function pickAdapter(): Promise<GPUAdapter> {
   throw new DeviceError(`no WebGPU adapter found (no GPU driver, no software Vulkan); ${SETUP_HINT}`);
 }
 
+/**
+ * what identifies the adapter openDevice() opens (vendor, architecture, device, description),
+ * without opening a device: for choosing code tuned for it before compiling
+ */
+export async function defaultAdapterInfo(): Promise<GPUAdapterInfo> {
+  return (await pickAdapter()).info;
+}
+
 export interface OpenDeviceOptions {
   /**
    * the largest storage binding archc's kernels may use, in bytes, when smaller than the device's

@@ -12,6 +12,7 @@ import type { HostArray } from "../runtime/executor.js";
 import type { Tensor } from "../compiler/reference/tensor.js";
 import { GraphBuilder } from "../compiler/ir/builder.js";
 import { interpret } from "../compiler/reference/interpreter.js";
+import type { TuningTable } from "../format/tuning.js";
 
 /** opens the device and fails (never skips) unless a real adapter that executes shaders is there */
 export async function openRealDevice(): Promise<GpuContext> {
@@ -65,9 +66,9 @@ export async function runOnGpu(
   graph: Graph,
   feeds: Record<string, HostArray>,
   params: Map<string, Float32Array>,
-  options: { fuse?: boolean; outputs?: string[] } = {},
+  options: { fuse?: boolean; outputs?: string[]; tuning?: TuningTable } = {},
 ): Promise<{ outputs: Record<string, HostArray>; kernels: number }> {
-  const exe = compileGraph(graph, { fuse: options.fuse });
+  const exe = compileGraph(graph, { fuse: options.fuse, tuning: options.tuning });
   const executor = await Executor.create(gpu.device, exe);
   try {
     if (exe.params.length > 0) executor.setParams(params);

@@ -21,6 +21,8 @@ export interface Kernel {
   nodes: number[];
   /** the ops of those nodes, anchor first */
   ops: string[];
+  /** the variant of the anchor's template it was rendered with, when the template has variants */
+  variant?: string;
 }
 
 /** Where one IR value lives on the device: a byte range of one pooled buffer. */

@@ -12,6 +12,8 @@ import { kernelTemplate } from "../ops/registry.js";
 import type { TemplateContext } from "./template.js";
 import { u32Literal } from "./wgsl.js";
 import type { SourceStacks } from "../passes/stacks.js";
+import type { TuningTable } from "../../format/tuning.js";
+import { chooseVariant } from "./variant-choice.js";
 
 export class CodegenError extends Error {}
 
@@ -112,6 +114,7 @@ export function renderKernel(
   name = kernelBaseName(graph, group),
   plan?: BufferPlan,
   stacks?: SourceStacks,
+  tuning?: TuningTable,
 ): Kernel {
   const anchor = graph.nodes[group.anchor];
   const template = kernelTemplate(anchor.op);
@@ -138,6 +141,18 @@ export function renderKernel(
   anchor.inputs.forEach((value, i) => bind(value, operandNames[i] ?? `operand${i}`));
   groupReads(graph, group).forEach((value, i) => bind(value, `epilogue_operand${i}`));
   const output = "out";
+  // too many values for one binding each: pool ranges are bound instead (bindPools, below)
+  const poolRanges = !stacked && plan !== undefined && boundList.length + 1 > MAX_VALUE_BINDINGS;
+  const ownBinding = (i: number) => {
+    const value = anchor.inputs[i];
+    return (
+      !poolRanges &&
+      bound.get(value) !== STACK &&
+      anchor.inputs.indexOf(value) === anchor.inputs.lastIndexOf(value) &&
+      !group.epilogue.some((id) => graph.nodes[id].inputs.includes(value))
+    );
+  };
+  const variant = chooseVariant(template, anchor, graph, tuning);
 
   const ctx: TemplateContext = {
     graph,
@@ -145,6 +160,8 @@ export function renderKernel(
     operand: (i) => bound.get(anchor.inputs[i])!,
     output,
     finish: (index, value) => (group.epilogue.length === 0 ? value : `finish(${index}, ${value})`),
+    ownBinding,
+    ...(variant !== undefined ? { variant } : {}),
     ...(stacked
       ? {
           stackedSources: {
@@ -157,12 +174,26 @@ export function renderKernel(
       : {}),
   };
   const body = template.render(ctx);
+  const vec4Values = new Set(
+    (body.vec4Operands ?? []).map((i) => {
+      if (!ownBinding(i))
+        throw new CodegenError(
+          `internal: ${anchor.op} reads operand ${i} as vec4 without a binding of its own`,
+        );
+      return anchor.inputs[i];
+    }),
+  );
 
   const nodes = groupNodes(group).map((id) => graph.nodes[id]);
   const values = [...boundList, { value: group.output, name: output }];
   const header = [
     `// ${anchor.scope || graph.name}: ${nodes.map((n) => n.op).join(" + ")}`,
     `// computes ${nodes.map((n) => `%${n.id}`).join(", ")}; writes %${group.output}`,
+    ...(variant !== undefined && variant !== template.variants?.defaultVariant(anchor, graph)
+      ? [
+          `// variant ${variant}, named by the tuning table for ${anchor.op} ${template.variants!.shapeClass(anchor, graph)}`,
+        ]
+      : []),
     "// Every binding is read_write: values share pooled buffers, and WebGPU rejects a dispatch that",
     "// uses one buffer both read-only and writable, even on disjoint ranges.",
   ].join("\n");
@@ -182,7 +213,8 @@ export function renderKernel(
         node.op === "param" || node.op === "input"
           ? `${node.op} ${String(node.attrs.name)}`
           : `%${value} ${node.op}`;
-      return `@group(0) @binding(${first + i}) var<storage, read_write> ${name}: array<${node.type.dtype}>; // ${role}`;
+      const element = vec4Values.has(value) ? "vec4<f32>" : node.type.dtype;
+      return `@group(0) @binding(${first + i}) var<storage, read_write> ${name}: array<${element}>; // ${role}`;
     });
   if (stacked) {
     if (values.length + 1 > MAX_VALUE_BINDINGS)
@@ -197,7 +229,7 @@ export function renderKernel(
       `@group(0) @binding(0) var<storage, read_write> ${STACK}: array<f32>; // stacked sources, ${stacked.stride} elements apart: ${listed}`,
       ...declare(values, 1),
     ];
-  } else if (plan && values.length > MAX_VALUE_BINDINGS) {
+  } else if (poolRanges) {
     const pooled = bindPools(graph, plan, values, code);
     bindings = pooled.bindings;
     declarations = pooled.declarations;
@@ -218,6 +250,7 @@ export function renderKernel(
     workgroups: body.workgroups,
     nodes: nodes.map((n) => n.id),
     ops: nodes.map((n) => n.op),
+    ...(variant !== undefined ? { variant } : {}),
   };
 }
 
@@ -227,12 +260,13 @@ export function renderKernels(
   groups: FusedGroup[],
   plan?: BufferPlan,
   stacks?: SourceStacks,
+  tuning?: TuningTable,
 ): Kernel[] {
   const seen = new Map<string, number>();
   return groups.map((group) => {
     const base = kernelBaseName(graph, group);
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
-    return renderKernel(graph, group, n === 1 ? base : `${base}.${n}`, plan, stacks);
+    return renderKernel(graph, group, n === 1 ? base : `${base}.${n}`, plan, stacks, tuning);
   });
 }

@@ -63,6 +63,30 @@ fn workgroup_sum(value: ${type}, lane: u32) -> ${type} {
 }
 
 /**
+ * Tree sums over segments of `size` invocations, for kernels that give one row to each segment of
+ * a workgroup: `lane` is the invocation's place in its segment. Like workgroupSumHelper, every
+ * invocation must call it, and all of a segment receive its total.
+ */
+export function segmentSumHelper(type: "f32" | "vec2f", size: number, segments: number): string {
+  return `var<workgroup> partial_sums: array<${type}, ${size * segments}>;
+
+fn segment_sum(value: ${type}, lane: u32, segment: u32) -> ${type} {
+  let first = segment * ${size}u;
+  partial_sums[first + lane] = value;
+  workgroupBarrier();
+  for (var stride = ${size / 2}u; stride > 0u; stride = stride / 2u) {
+    if (lane < stride) {
+      partial_sums[first + lane] = partial_sums[first + lane] + partial_sums[first + lane + stride];
+    }
+    workgroupBarrier();
+  }
+  let total = partial_sums[first];
+  workgroupBarrier();
+  return total;
+}`;
+}
+
+/**
  * WGSL expression for coordinate `axis` of a row-major tensor of `shape`, given the flat index
  * expression `flat`: (flat / stride) % extent, with the trivial divisions left out.
  */

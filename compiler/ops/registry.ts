@@ -84,6 +84,16 @@ export function kernelTemplate(op: string): KernelTemplate | undefined {
   return kernel === undefined || kernel === NO_KERNEL ? undefined : kernel;
 }
 
+/** the names of an op's kernel variants (codegen/template.ts), or undefined when it has none */
+export function variantNames(op: string): readonly string[] | undefined {
+  return kernelTemplate(op)?.variants?.names;
+}
+
+/** the ops whose kernels come in variants, the ones `archc tune` measures */
+export function tunableOps(): string[] {
+  return Object.keys(OP_REGISTRY).filter((op) => variantNames(op) !== undefined);
+}
+
 export function referenceOp(op: string): ReferenceOp | undefined {
   const reference = entry(op)?.reference;
   return reference === undefined || reference === NO_KERNEL ? undefined : reference;

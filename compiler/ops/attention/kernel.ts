@@ -1,19 +1,11 @@
 // Causal attention, flash style: a workgroup takes a block of queries of one (batch, head); each
 // invocation owns one query and keeps a running max, running sum and output accumulator (online
 // softmax) while key/value tiles stream through workgroup memory. No T x T matrix is ever stored.
+// The number of keys per tile is the variant (variants.ts).
 
 import type { KernelTemplate } from "../../codegen/template.js";
 import { f32Literal, u32Constants } from "../../codegen/wgsl.js";
-
-/** bytes of workgroup memory the key and value tiles may use together */
-const TILE_BYTES = 16384;
-
-export function attentionTiling(seq: number, headDim: number): { queryBlock: number; keyTile: number } {
-  return {
-    queryBlock: Math.min(64, seq),
-    keyTile: Math.max(1, Math.min(32, Math.floor(TILE_BYTES / (2 * 4 * headDim)))),
-  };
-}
+import { ATTENTION_DEFAULT, attentionTiling, attentionVariants, type AttentionVariant } from "./variants.js";
 
 export const attentionTemplate: KernelTemplate = {
   operandNames: () => ["q", "k", "v"],
@@ -23,7 +15,8 @@ export const attentionTemplate: KernelTemplate = {
     const heads = node.attrs.heads as number;
     const kvHeads = node.attrs.kv_heads as number;
     const headDim = node.attrs.head_dim as number;
-    const { queryBlock, keyTile } = attentionTiling(seq, headDim);
+    const variant = (ctx.variant ?? ATTENTION_DEFAULT) as AttentionVariant;
+    const { queryBlock, keyTile } = attentionTiling(seq, headDim, variant);
     const [q, k, v] = [ctx.operand(0), ctx.operand(1), ctx.operand(2)];
     const code = `${u32Constants({ SEQ: seq, HEADS: heads, KV_HEADS: kvHeads, HEAD_DIM: headDim, GROUP: heads / kvHeads, QUERY_BLOCK: queryBlock, KEY_TILE: keyTile })}
 const SCALE: f32 = ${f32Literal(1 / Math.sqrt(headDim))};
@@ -92,4 +85,5 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index
 }`;
     return { code, workgroups: [Math.ceil(seq / queryBlock), heads, batch] };
   },
+  variants: attentionVariants,
 };

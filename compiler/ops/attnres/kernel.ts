@@ -1,6 +1,7 @@
 // AttnRes depth aggregation in one kernel: a workgroup per token reads each source row once into
 // registers, sums (|s|^2, query·gain·s) across the workgroup to get the source's logit, and folds
-// the row into the output with an online softmax over depth (or a sigmoid weight).
+// the row into the output with an online softmax over depth (or a sigmoid weight). The variants
+// (variants.ts) give a workgroup several tokens, one segment of invocations each.
 
 import { numel } from "../../ir/ir.js";
 import { rowsOf } from "../../ir/ops.js";
@@ -11,12 +12,35 @@ import {
   SPREAD_BUILTINS,
   ceilDiv,
   f32Literal,
+  segmentSumHelper,
   spreadWorkgroups,
   u32Constants,
   workgroupSumHelper,
 } from "../../codegen/wgsl.js";
-import { rowWorkgroupSize } from "../norms/kernel.js";
 import { sourceReader, stackedReader } from "./sources.js";
+import {
+  ATTNRES_DEFAULT,
+  ATTNRES_TOKENS,
+  attnresLanes,
+  attnresVariants,
+  type AttnresVariant,
+} from "./variants.js";
+
+/** the entry point's head and first lines for TOKENS rows per workgroup, LANES invocations each */
+const SEGMENTED_ENTRY = `@compute @workgroup_size(LANES * TOKENS)
+fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) workgroup_count: vec3u, @builtin(local_invocation_index) invocation: u32) {
+  let token = invocation / LANES;
+  let lane = invocation % LANES;
+  let row = ${LINEAR_WORKGROUP} * TOKENS + token;
+  // a row past the end (in the last workgroup) repeats the last row's work, which its invocations
+  // must do for the barriers, and stores nothing
+  let base = min(row, ROWS - 1u) * DIM;`;
+
+const SINGLE_ENTRY = `@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(${SPREAD_BUILTINS}) {
+  let row = ${LINEAR_WORKGROUP};
+  if (row >= ROWS) { return; }
+  let base = row * DIM;`;
 
 export const attnresTemplate: KernelTemplate = {
   operandNames(node) {
@@ -35,7 +59,10 @@ export const attnresTemplate: KernelTemplate = {
     const dim = shape[shape.length - 1];
     const rows = rowsOf(shape);
     // a tree sum per source: fewer, fuller invocations keep the number of barriers down
-    const size = rowWorkgroupSize(dim, 64);
+    const size = attnresLanes(dim);
+    const tokens = ATTNRES_TOKENS[(ctx.variant ?? ATTNRES_DEFAULT) as AttnresVariant];
+    const segmented = tokens > 1;
+    const lanes = segmented ? "LANES" : "WORKGROUP_SIZE";
     const query = ctx.operand(count);
     // the query and gain repeat every D elements (one vector), every H*D (one per depth-attention
     // head: rows are (token, head) pairs) or never (a projected, per-token query)
@@ -69,18 +96,17 @@ export const attnresTemplate: KernelTemplate = {
     const sourceCount = stacked
       ? `  let source_count = arrayLength(&${stacked.stack}) / STRIDE${stacked.extra ? " + 1u" : ""};`
       : "  let source_count = SOURCES;";
-    const code = `${u32Constants({ ...constants, WORKGROUP_SIZE: size, PER_LANE: ceilDiv(dim, size) })}
+    const layout: Record<string, number> = segmented
+      ? { LANES: size, TOKENS: tokens }
+      : { WORKGROUP_SIZE: size };
+    const code = `${u32Constants({ ...constants, ...layout, PER_LANE: ceilDiv(dim, size) })}
 const EPS: f32 = ${f32Literal(node.attrs.eps as number)};
 
-${workgroupSumHelper("vec2f", size)}
+${segmented ? segmentSumHelper("vec2f", size, tokens) : workgroupSumHelper("vec2f", size)}
 
 ${reader}
 ${softmax ? "" : `\n${SIGMOID_HELPER}\n`}
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(${SPREAD_BUILTINS}) {
-  let row = ${LINEAR_WORKGROUP};
-  if (row >= ROWS) { return; }
-  let base = row * DIM;
+${segmented ? SEGMENTED_ENTRY : SINGLE_ENTRY}
   var acc: array<f32, PER_LANE>;
   var running_max = -3.0e38;
   var running_sum = ${softmax ? "0.0" : "1.0"};
@@ -89,24 +115,25 @@ ${sourceCount}
     var row_values: array<f32, PER_LANE>;
     var partial = vec2f(0.0); // (sum of squares, key-weighted dot with the query)
     for (var k = 0u; k < PER_LANE; k = k + 1u) {
-      let j = lane + k * WORKGROUP_SIZE;
+      let j = lane + k * ${lanes};
       if (j < DIM) {
         let value = source_at(i, base + j);
         row_values[k] = value;
         partial = partial + vec2f(value * value, ${keyWeight} * value);
       }
     }
-    let totals = workgroup_sum(partial, lane);
+    let totals = ${segmented ? "segment_sum(partial, lane, token)" : "workgroup_sum(partial, lane)"};
     let logit = ${logit};
 ${fold}
   }
   for (var k = 0u; k < PER_LANE; k = k + 1u) {
-    let j = lane + k * WORKGROUP_SIZE;
-    if (j < DIM) {
+    let j = lane + k * ${lanes};
+    if (j < DIM${segmented ? " && row < ROWS" : ""}) {
       ${ctx.output}[base + j] = ${ctx.finish("base + j", "acc[k] / running_sum")};
     }
   }
 }`;
-    return { code, workgroups: spreadWorkgroups(rows) };
+    return { code, workgroups: spreadWorkgroups(rows, tokens) };
   },
+  variants: attnresVariants,
 };
