@@ -18,9 +18,10 @@ import { differentiate } from "../compiler/passes/autodiff.js";
 import { validateExecutable } from "../format/archx.js";
 import { blockRes, FULL, tinySpec } from "./golden/specs.js";
 
-function mlpGraph() {
+/** 10 rows by default: few enough for the rows4 product (decoding's); 20 take the 64x64 tile */
+function mlpGraph(sequences = 2) {
   const b = new GraphBuilder("mlp");
-  const x = b.input("x", "f32", [2, 5, 8]);
+  const x = b.input("x", "f32", [sequences, 5, 8]);
   const h = b.scoped("layers.0.mlp", () => {
     const w1 = b.param("w1", [8, 12], { kind: "normal", std: 0.02 }, { decay: true, group: "mlp" });
     const w2 = b.param("w2", [12, 8], { kind: "normal", std: 0.02 }, { decay: true, group: "mlp" });
@@ -63,6 +64,13 @@ describe("WGSL snapshots", () => {
       "layers.0.mlp.matmul_add [matmul + add]",
     ]);
     await expect(exe.modules.join("\n// ----\n")).toMatchFileSnapshot("__snapshots__/mlp.wgsl");
+  });
+
+  it("the same MLP over 20 rows: the tiled product", async () => {
+    const exe = compileGraph(mlpGraph(4));
+    const product = exe.modules[exe.kernels[1].module];
+    expect(product).toContain("const TILE_M: u32 = 64u;");
+    await expect(product).toMatchFileSnapshot("__snapshots__/mlp-tiled-matmul.wgsl");
   });
 
   it("one AttnRes aggregation with key norm", async () => {

@@ -94,7 +94,28 @@ function product(ta: boolean, tb: boolean, epilogue: boolean) {
 describe("matmul variants", () => {
   const names = variantNames("matmul")!;
   it("has the variants the tests below expect", () => {
-    expect(names).toEqual(["64x64", "32x32", "128x64", "64x128", "64x64-vec4", "64x64-double"]);
+    expect(names).toEqual(["64x64", "32x32", "128x64", "64x128", "64x64-vec4", "64x64-double", "rows4"]);
+  });
+
+  // few rows (decoding): 4 rows and 64 columns per workgroup, the depth split in four; cheap to
+  // compile, so every transpose, with and without the epilogue, and rows that are not a multiple of 4
+  it.each([
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ])("rows4: 13x29 by 29x45, ta=%s tb=%s", async (ta, tb) => {
+    const [m, n, k] = [13, 45, 29];
+    for (const epilogue of [true, false]) {
+      const { error, wgsl } = await checkVariant(
+        "matmul",
+        "rows4",
+        { a: ta ? [k, m] : [m, k], b: tb ? [n, k] : [k, n], bias: [n] },
+        product(ta, tb, epilogue),
+      );
+      expect(error).toBeLessThanOrEqual(TOLERANCE);
+      expect(wgsl).toContain("const SLICES: u32 = 4u;");
+    }
   });
 
   // A cold pipeline compile of a 4x4-block variant takes several seconds on lavapipe (the driver
@@ -114,7 +135,7 @@ describe("matmul variants", () => {
           [false, false],
           [true, true],
         ];
-  for (const variant of names.filter((name) => name !== "64x64")) {
+  for (const variant of names.filter((name) => name !== "64x64" && name !== "rows4")) {
     const tiling = MATMUL_TILINGS[variant as keyof typeof MATMUL_TILINGS];
     // 4-wide loads need the contiguous sizes to be multiples of 4; none is a multiple of a tile
     const [m, n, k] = tiling.vec4 ? [36, 44, 28] : [37, 45, 29];

@@ -59,7 +59,8 @@ describe("the default variant of every kernel", () => {
 
 describe("compiling with a tuning table", () => {
   const model = tinySpec({ vocab: 32, dim: 16, layers: 2, residual: FULL });
-  const shape = { batch: 2, seq: 8 };
+  // 24 rows: more than decoding's few (rows4 is the default up to 16)
+  const shape = { batch: 2, seq: 12 };
 
   /** each kernel's WGSL, comments left out, by kernel name */
   const kernelCode = (exe: Executable) =>
@@ -84,8 +85,13 @@ describe("compiling with a tuning table", () => {
     const graph = differentiate(lowerModel(model, shape));
     const plain = compileGraph(graph);
     expect(compileGraph(graph, { tuning: new Map() }).modules).toEqual(plain.modules);
+    // a product of at most 16 rows (the weight gradients of dim 16) defaults to rows4
+    const matmulDefaults = [...forcingTable(graph, "matmul", "64x64").keys()].map(
+      (key) => [key, key.includes("m<=16") ? "rows4" : "64x64"] as const,
+    );
+    expect(matmulDefaults.some(([, variant]) => variant === "rows4")).toBe(true);
     const defaults = new Map([
-      ...forcingTable(graph, "matmul", "64x64"),
+      ...matmulDefaults,
       ...forcingTable(graph, "attention", "keys32"),
       ...forcingTable(graph, "attnres", "tokens1"),
     ]);
@@ -125,6 +131,21 @@ describe("compiling with a tuning table", () => {
     const table = new Map([[tuningKey("matmul", variants.shapeClass(node, b.graph)), "64x64-vec4"]]);
     expect(chooseVariant(kernelTemplate("matmul")!, node, b.graph, table)).toBe("64x64");
     expect(compileGraph(b.graph, { tuning: table }).modules).toEqual(compileGraph(b.graph).modules);
+  });
+
+  it("gives products of at most 16 rows (decoding) a class of their own, rows4 by default", () => {
+    const b = new GraphBuilder("decode_like");
+    const a = b.input("a", "f32", [1, 1, 48]);
+    const w = b.input("w", "f32", [48, 64]);
+    b.output("out", b.op("matmul", [a, w], { ta: false, tb: false }));
+    const node = b.graph.nodes[b.graph.outputs.out];
+    const variants = kernelTemplate("matmul")!.variants!;
+    expect(variants.shapeClass(node, b.graph)).toBe("m<=16,n<128,k<128,v4");
+    expect(variants.defaultVariant(node, b.graph)).toBe("rows4");
+    expect(compileGraph(b.graph).modules[0]).toContain("@workgroup_size(64, 4)");
+    // and a tuning table may still pick a tile
+    const table = new Map([[tuningKey("matmul", "m<=16,n<128,k<128,v4"), "32x32"]]);
+    expect(compileGraph(b.graph, { tuning: table }).modules[0]).toContain("const TILE_M: u32 = 32u;");
   });
 
   it("shape classes are short, stable, space-free strings; few per model", () => {

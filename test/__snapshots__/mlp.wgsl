@@ -70,14 +70,11 @@ fn finish(i: u32, anchor_value: f32) -> f32 {
 const M: u32 = 10u;
 const N: u32 = 12u;
 const K: u32 = 8u;
-const TILE_M: u32 = 64u;
-const TILE_N: u32 = 64u;
-const TILE_K: u32 = 16u;
-const THREADS: u32 = 256u;
-const BLOCK: u32 = 4u;
+const ROWS: u32 = 4u;
+const COLUMNS: u32 = 64u;
+const SLICES: u32 = 4u;
 
-var<workgroup> a_tile: array<f32, 1024>; // [row][k]
-var<workgroup> b_tile: array<f32, 1024>; // [k][col]
+var<workgroup> partial: array<f32, 1024>; // [slice][row][column]
 
 fn load_a(i: u32, k: u32) -> f32 {
   if (i >= M || k >= K) { return 0.0; }
@@ -89,41 +86,26 @@ fn load_b(k: u32, j: u32) -> f32 {
   return b[k * N + j];
 }
 
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_id) local: vec3u, @builtin(local_invocation_index) lane: u32) {
-  let row0 = workgroup.y * TILE_M;
-  let col0 = workgroup.x * TILE_N;
-  var acc: array<f32, 16>;
-  for (var k0 = 0u; k0 < K; k0 = k0 + TILE_K) {
-    for (var e = lane; e < TILE_M * TILE_K; e = e + THREADS) {
-      a_tile[e] = load_a(row0 + e / TILE_K, k0 + e % TILE_K);
-    }
-    for (var e = lane; e < TILE_K * TILE_N; e = e + THREADS) {
-      b_tile[e] = load_b(k0 + e / TILE_N, col0 + e % TILE_N);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < TILE_K; kk = kk + 1u) {
-      var a_column: array<f32, 4>;
-      for (var r = 0u; r < BLOCK; r = r + 1u) {
-        // rows strided by 16 so neighbouring invocations read neighbouring words
-        a_column[r] = a_tile[(local.y + r * 16u) * TILE_K + kk];
-      }
-      for (var c = 0u; c < BLOCK; c = c + 1u) {
-        let b_value = b_tile[kk * TILE_N + local.x + c * 16u];
-        for (var r = 0u; r < BLOCK; r = r + 1u) {
-          acc[r * BLOCK + c] = acc[r * BLOCK + c] + a_column[r] * b_value;
-        }
-      }
-    }
-    workgroupBarrier();
+@compute @workgroup_size(64, 4)
+fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_id) local: vec3u) {
+  let j = workgroup.x * COLUMNS + local.x;
+  let row0 = workgroup.y * ROWS;
+  let slice = local.y;
+  var acc: array<f32, ROWS>;
+  for (var k = slice; k < K; k = k + SLICES) {
+    let b_value = load_b(k, j);
+    for (var r = 0u; r < ROWS; r = r + 1u) { acc[r] = acc[r] + load_a(row0 + r, k) * b_value; }
   }
-  for (var r = 0u; r < BLOCK; r = r + 1u) {
-    let i = row0 + local.y + r * 16u;
-    for (var c = 0u; c < BLOCK; c = c + 1u) {
-      let j = col0 + local.x + c * 16u;
-      if (i < M && j < N) {
+  for (var r = 0u; r < ROWS; r = r + 1u) { partial[(slice * ROWS + r) * COLUMNS + local.x] = acc[r]; }
+  workgroupBarrier();
+  if (slice == 0u && j < N) {
+    for (var r = 0u; r < ROWS; r = r + 1u) {
+      let i = row0 + r;
+      if (i < M) {
+        var total = 0.0;
+        for (var s = 0u; s < SLICES; s = s + 1u) { total = total + partial[(s * ROWS + r) * COLUMNS + local.x]; }
         let at = i * N + j;
-        out[at] = finish(at, acc[r * BLOCK + c]);
+        out[at] = finish(at, total);
       }
     }
   }
@@ -150,14 +132,11 @@ fn finish(i: u32, anchor_value: f32) -> f32 {
 const M: u32 = 10u;
 const N: u32 = 8u;
 const K: u32 = 12u;
-const TILE_M: u32 = 64u;
-const TILE_N: u32 = 64u;
-const TILE_K: u32 = 16u;
-const THREADS: u32 = 256u;
-const BLOCK: u32 = 4u;
+const ROWS: u32 = 4u;
+const COLUMNS: u32 = 64u;
+const SLICES: u32 = 4u;
 
-var<workgroup> a_tile: array<f32, 1024>; // [row][k]
-var<workgroup> b_tile: array<f32, 1024>; // [k][col]
+var<workgroup> partial: array<f32, 1024>; // [slice][row][column]
 
 fn load_a(i: u32, k: u32) -> f32 {
   if (i >= M || k >= K) { return 0.0; }
@@ -169,41 +148,26 @@ fn load_b(k: u32, j: u32) -> f32 {
   return b[k * N + j];
 }
 
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_id) local: vec3u, @builtin(local_invocation_index) lane: u32) {
-  let row0 = workgroup.y * TILE_M;
-  let col0 = workgroup.x * TILE_N;
-  var acc: array<f32, 16>;
-  for (var k0 = 0u; k0 < K; k0 = k0 + TILE_K) {
-    for (var e = lane; e < TILE_M * TILE_K; e = e + THREADS) {
-      a_tile[e] = load_a(row0 + e / TILE_K, k0 + e % TILE_K);
-    }
-    for (var e = lane; e < TILE_K * TILE_N; e = e + THREADS) {
-      b_tile[e] = load_b(k0 + e / TILE_N, col0 + e % TILE_N);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < TILE_K; kk = kk + 1u) {
-      var a_column: array<f32, 4>;
-      for (var r = 0u; r < BLOCK; r = r + 1u) {
-        // rows strided by 16 so neighbouring invocations read neighbouring words
-        a_column[r] = a_tile[(local.y + r * 16u) * TILE_K + kk];
-      }
-      for (var c = 0u; c < BLOCK; c = c + 1u) {
-        let b_value = b_tile[kk * TILE_N + local.x + c * 16u];
-        for (var r = 0u; r < BLOCK; r = r + 1u) {
-          acc[r * BLOCK + c] = acc[r * BLOCK + c] + a_column[r] * b_value;
-        }
-      }
-    }
-    workgroupBarrier();
+@compute @workgroup_size(64, 4)
+fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_id) local: vec3u) {
+  let j = workgroup.x * COLUMNS + local.x;
+  let row0 = workgroup.y * ROWS;
+  let slice = local.y;
+  var acc: array<f32, ROWS>;
+  for (var k = slice; k < K; k = k + SLICES) {
+    let b_value = load_b(k, j);
+    for (var r = 0u; r < ROWS; r = r + 1u) { acc[r] = acc[r] + load_a(row0 + r, k) * b_value; }
   }
-  for (var r = 0u; r < BLOCK; r = r + 1u) {
-    let i = row0 + local.y + r * 16u;
-    for (var c = 0u; c < BLOCK; c = c + 1u) {
-      let j = col0 + local.x + c * 16u;
-      if (i < M && j < N) {
+  for (var r = 0u; r < ROWS; r = r + 1u) { partial[(slice * ROWS + r) * COLUMNS + local.x] = acc[r]; }
+  workgroupBarrier();
+  if (slice == 0u && j < N) {
+    for (var r = 0u; r < ROWS; r = r + 1u) {
+      let i = row0 + r;
+      if (i < M) {
+        var total = 0.0;
+        for (var s = 0u; s < SLICES; s = s + 1u) { total = total + partial[(s * ROWS + r) * COLUMNS + local.x]; }
         let at = i * N + j;
-        out[at] = finish(at, acc[r * BLOCK + c]);
+        out[at] = finish(at, total);
       }
     }
   }

@@ -9,6 +9,8 @@ import { MAX_WORKGROUPS_PER_DIMENSION, ceilDiv, u32Constants } from "../../codeg
 import { fillTile, loader, type TileShape } from "./tile-loads.js";
 import { MATMUL_DEFAULT, MATMUL_TILINGS, matmulVariants, nodeSizes, vec4Alignment } from "./variants.js";
 import type { MatmulTiling, MatmulVariant } from "./variants.js";
+import { THIN_VARIANT } from "./variants.js";
+import { renderThinMatmul } from "./kernel-thin.js";
 
 const TILE_K = 16;
 const THREADS_PER_SIDE = 16;
@@ -158,6 +160,9 @@ ${t.doubleBuffer ? doubleBufferedLoop(t, aTile, bTile, vec) : singleBufferedLoop
 
 export const matmulTemplate: KernelTemplate = {
   operandNames: () => ["a", "b"],
-  render: (ctx) => renderMatmul(ctx, (ctx.variant ?? MATMUL_DEFAULT) as MatmulVariant),
+  render: (ctx) =>
+    ctx.variant === THIN_VARIANT
+      ? renderThinMatmul(ctx)
+      : renderMatmul(ctx, (ctx.variant ?? MATMUL_DEFAULT) as MatmulVariant),
   variants: matmulVariants,
 };

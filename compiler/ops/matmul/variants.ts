@@ -47,6 +47,15 @@ export const MATMUL_TILINGS = {
 export type MatmulVariant = keyof typeof MATMUL_TILINGS;
 export const MATMUL_DEFAULT: MatmulVariant = "64x64";
 
+/**
+ * products with few rows (kernel-thin.ts): 4 rows x 64 columns per workgroup, the depth split in
+ * four. The default up to THIN_ROWS rows, which is decoding (one token per sequence); offered up to
+ * 64 rows, where tiles of 64 rows are at least half empty.
+ */
+export const THIN_VARIANT = "rows4";
+const THIN_ROWS = 16;
+const THIN_OFFERED_ROWS = 64;
+
 export function nodeSizes(node: Node, graph: Graph): MatmulSizes {
   return matmulSizes(
     graph.nodes[node.inputs[0]].type.shape,
@@ -70,13 +79,18 @@ function sizeBucket(letter: string, n: number): string {
   return `${letter}<128`;
 }
 
+/** rows of a decoding step (one token per sequence) get a class of their own */
+function rowBucket(m: number): string {
+  return m <= THIN_ROWS ? `m<=${THIN_ROWS}` : sizeBucket("m", m);
+}
+
 export const matmulVariants: KernelVariants = {
-  names: Object.keys(MATMUL_TILINGS),
+  names: [...Object.keys(MATMUL_TILINGS), THIN_VARIANT],
   shapeClass(node, graph) {
     const sizes = nodeSizes(node, graph);
     const aligned = vec4Alignment(sizes);
     return [
-      sizeBucket("m", sizes.m),
+      rowBucket(sizes.m),
       sizeBucket("n", sizes.n),
       sizeBucket("k", sizes.k),
       ...(sizes.ta ? ["ta"] : []),
@@ -85,10 +99,14 @@ export const matmulVariants: KernelVariants = {
     ].join(",");
   },
   offered(node, graph) {
-    const aligned = vec4Alignment(nodeSizes(node, graph));
-    return Object.entries(MATMUL_TILINGS)
-      .filter(([, t]) => !t.vec4 || aligned.a || aligned.b)
-      .map(([name]) => name);
+    const sizes = nodeSizes(node, graph);
+    const aligned = vec4Alignment(sizes);
+    return [
+      ...Object.entries(MATMUL_TILINGS)
+        .filter(([, t]) => !t.vec4 || aligned.a || aligned.b)
+        .map(([name]) => name),
+      ...(sizes.m <= THIN_OFFERED_ROWS ? [THIN_VARIANT] : []),
+    ];
   },
-  defaultVariant: () => MATMUL_DEFAULT,
+  defaultVariant: (node, graph) => (nodeSizes(node, graph).m <= THIN_ROWS ? THIN_VARIANT : MATMUL_DEFAULT),
 };
