@@ -14,6 +14,7 @@ interface TuneFlags {
   repeats: string;
   ops?: string[];
   infer?: boolean;
+  decode?: boolean;
   batch?: string;
   seq?: string;
   timestamps: boolean;
@@ -37,6 +38,7 @@ export function register(program: Command): void {
     .option("--repeats <n>", "timed dispatches per variant in each of 3 rounds", "5")
     .option("--ops <ops...>", "tune only these ops (default: every op with variants)")
     .option("--infer", "the forward pass's shapes only, not the training step's")
+    .option("--decode", "also decoding's shapes: one token per sequence, at batch 1 and 16")
     .option("--batch <n>", "sequences per step (default: each file's train block, else 8)")
     .option("--seq <n>", "tokens per sequence (default: each file's train block, else the model's context)")
     .option("--no-timestamps", "time by the wall clock even when the adapter has timestamp queries")
@@ -73,13 +75,16 @@ async function defaultModelFile(): Promise<string> {
   return join(dirname(stdlibDirectory()), "examples", "tiny.arch");
 }
 
+/** the batch sizes `archc bench --decode` times decoding at */
+const DECODE_BATCHES = [1, 16];
+
 /** the graphs whose kernels get tuned: each file's model at its train block's shape */
 async function modelGraphs(files: string[], flags: TuneFlags) {
   const { loadModel } = await import("./load-model.js");
   const { loadProgram } = await import("../compiler/frontend.js");
   const { defaultTrainSpec } = await import("../runtime/train/defaults.js");
   const { shapeProblem } = await import("../compiler/check/limits.js");
-  const { lowerModel } = await import("../compiler/ir/lower.js");
+  const { lowerModel, lowerDecodeStep } = await import("../compiler/ir/lower.js");
   const { differentiate } = await import("../compiler/passes/autodiff.js");
   const batchFlag = integerFlag(flags.batch, "--batch", 1);
   const seqFlag = integerFlag(flags.seq, "--seq", 1);
@@ -99,6 +104,10 @@ async function modelGraphs(files: string[], flags: TuneFlags) {
     const forward = lowerModel(model, { batch, seq });
     graphs.push(flags.infer ? forward : differentiate(forward));
     described.push(`${model.name} (${file}) at batch ${batch} x seq ${seq}`);
+    if (flags.decode) {
+      for (const sequences of DECODE_BATCHES) graphs.push(lowerDecodeStep(model, { batch: sequences }));
+      described.push(`${model.name} decoding at batch ${DECODE_BATCHES.join(" and ")}`);
+    }
   }
   return { graphs, described };
 }
@@ -133,7 +142,7 @@ async function tuneCommand(files: string[], flags: TuneFlags): Promise<void> {
   );
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(
-    `tuning ${ops.join(", ")} for ${described.join("; ")} (${flags.infer ? "forward pass" : "training step"})`,
+    `tuning ${ops.join(", ")} for ${described.join("; ")} (${flags.infer ? "forward pass" : "training step"}${flags.decode ? " and decoding" : ""})`,
   );
 
   const { runTune, tuningFileOf } = await import("../bench/tune/run-tune.js");

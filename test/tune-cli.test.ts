@@ -40,7 +40,8 @@ beforeAll(() => {
   writeFileSync(modelFile, MODEL);
 });
 
-const SHAPE = ["--infer", "--batch", "2", "--seq", "8", "--repeats", "2"];
+// 24 rows: more than the 16 that make a product decoding's (rows4, a class of its own)
+const SHAPE = ["--infer", "--batch", "2", "--seq", "12", "--repeats", "2"];
 
 describe("archc tune", () => {
   it("measures every variant of every class, checks them, and writes a file this adapter loads", async () => {
@@ -77,7 +78,7 @@ describe("archc tune", () => {
 
     // compiled with the file, each class's kernels get the variant it keeps
     const model = findModel(loadProgram([modelFile]));
-    const graph = lowerModel(model, { batch: 2, seq: 8 });
+    const graph = lowerModel(model, { batch: 2, seq: 12 });
     const exe = compileGraph(graph, { tuning: found.table });
     for (const e of file.entries) {
       const kernels = exe.kernels.filter((k) => k.ops[0] === e.op).map((k) => exe.modules[k.module]);
@@ -113,6 +114,31 @@ describe("archc tune", () => {
     const others = (f: TuningFile) => f.entries.filter((e) => e.op !== "attention");
     expect(others(after)).toEqual(others(before));
     expect(after.entries.filter((e) => e.op === "attention")).toHaveLength(1);
+  }, 600_000);
+
+  it("with --decode, also tunes decoding's few-row products", async () => {
+    const out = join(dir, "decode.json");
+    const r = await archc([
+      "tune",
+      modelFile,
+      ...SHAPE,
+      "--decode",
+      "--ops",
+      "matmul",
+      "--out",
+      out,
+      "--json",
+    ]);
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(/smoke decoding at batch 1 and 16/);
+    const result = JSON.parse(r.stdout);
+    const decoding = result.classes.filter((c: { shapeClass: string }) => c.shapeClass.startsWith("m<=16"));
+    expect(decoding.length).toBeGreaterThan(0);
+    for (const c of decoding) {
+      expect(c.defaultVariant).toBe("rows4");
+      for (const v of c.variants) expect(v.passed, `${c.shapeClass} ${v.variant}`).toBe(true);
+    }
   }, 600_000);
 
   it("refuses an --out measured on another adapter, and ops without variants", async () => {
