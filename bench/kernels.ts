@@ -9,8 +9,9 @@
 // --size gpu takes issue 11's target shapes: matmul 4096^3 as the forward (nn) and the backward's
 // transposed products (tn: a transposed, nt: b transposed); attention at GPT-2-small shape (B8
 // T1024 H12 hd64), forward and both backward kernels; the AttnRes aggregation over 8192 tokens x
-// 768 with 9 sources (Block N=8) and 25 (Full, 12 layers), forward and backward. bench/torch_ref.py
-// --kernels times PyTorch on the same cases under the same names. Every size also measures the
+// 768 with 9 sources (Block N=8) and 25 (Full, 12 layers), forward and backward.
+// bench/torch_kernels.py times PyTorch on the same cases, under the same names where PyTorch has
+// the same kernel (its attention backward is one call: compare it with attention_grad_q + _kv). Every size also measures the
 // device's copy bandwidth (copyBufferToBuffer), the yardstick of the memory-bound kernels: their
 // "of copy" column is (bytes they must move / their time) over it.
 

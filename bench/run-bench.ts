@@ -102,7 +102,10 @@ export interface BenchResult {
     tuning: string | null;
   };
   profile: { method: ProfileMethod | null; repeats: number };
+  /** sequences per step (decode: the first of `batches`) */
   batch: number;
+  /** the batch sizes timed: one, or for decode each model at each */
+  batches: number[];
   seq: number;
   steps: number;
   warmup: number;
@@ -244,7 +247,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         tuning: tuning.file ?? null,
       },
       profile: { method, repeats: options.profileRepeats },
-      batch: options.train.batch,
+      batch: batches[0],
+      batches,
       seq: options.train.seq,
       steps: options.steps,
       warmup: options.warmup,

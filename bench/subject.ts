@@ -370,7 +370,12 @@ class DecodeSubject extends Subject {
     const { batch, seed } = options.train;
     const step = lowerDecodeStep(options.model, { batch });
     const exe = compileGraph(step, { batch, seq: 1, vocab: options.model.vocab, tuning: options.tuning });
-    const decoder = await DeviceDecoder.create(options.gpu.device, exe, initParams(step.params, seed));
+    const decoder = await DeviceDecoder.create(
+      options.gpu.device,
+      exe,
+      initParams(step.params, seed),
+      options.model.context,
+    );
     decoder.reset();
     return new DecodeSubject(options, step, decoder);
   }

@@ -90,7 +90,10 @@ async function generateCommand(path: string, flags: GenerateFlags): Promise<void
         decoder.dispose();
       }
     }).catch((err: unknown) => {
-      throw err instanceof DeviceError ? new UserError(err.message) : err;
+      // without a usable GPU, the float64 decoder still samples (slowly)
+      throw err instanceof DeviceError
+        ? new UserError(`${err.message} (or decode on the CPU: --decoder cpu)`)
+        : err;
     });
     return;
   }
@@ -134,7 +137,7 @@ async function openDeviceDecoder(
       );
   }
   const step = compileGraph(graph, { batch: 1, seq: 1, vocab: model.vocab, tuning });
-  return DeviceDecoder.create(device, step, checkpoint.params).catch((err: unknown) => {
+  return DeviceDecoder.create(device, step, checkpoint.params, model.context).catch((err: unknown) => {
     throw err instanceof DeviceLimitError ? new UserError(err.message) : err;
   });
 }

@@ -2,6 +2,7 @@
 // template registry covering every forward op, buffer-plan reuse, and limit errors.
 
 import { describe, expect, it } from "vitest";
+import { expectGolden } from "./golden-file.js";
 import { GraphBuilder } from "../compiler/ir/builder.js";
 import { compileGraph, GraphVerificationError } from "../compiler/compile.js";
 import { bindPools, MAX_VALUE_BINDINGS, rerouteAccesses } from "../compiler/codegen/pooled.js";
@@ -63,21 +64,21 @@ describe("WGSL snapshots", () => {
       "layers.0.mlp.matmul_gelu [matmul + gelu]",
       "layers.0.mlp.matmul_add [matmul + add]",
     ]);
-    await expect(exe.modules.join("\n// ----\n")).toMatchFileSnapshot("__snapshots__/mlp.wgsl");
+    expectGolden("__snapshots__/mlp.wgsl", exe.modules.join("\n// ----\n"));
   });
 
   it("the same MLP over 20 rows: the tiled product", async () => {
     const exe = compileGraph(mlpGraph(4));
     const product = exe.modules[exe.kernels[1].module];
     expect(product).toContain("const TILE_M: u32 = 64u;");
-    await expect(product).toMatchFileSnapshot("__snapshots__/mlp-tiled-matmul.wgsl");
+    expectGolden("__snapshots__/mlp-tiled-matmul.wgsl", product);
   });
 
   it("one AttnRes aggregation with key norm", async () => {
     const exe = compileGraph(attnresGraph());
     const aggregation = exe.kernels.filter((k) => k.ops[0] === "attnres");
     expect(aggregation).toHaveLength(1);
-    await expect(exe.modules[aggregation[0].module]).toMatchFileSnapshot("__snapshots__/attnres.wgsl");
+    expectGolden("__snapshots__/attnres.wgsl", exe.modules[aggregation[0].module]);
   });
 
   it("an AttnRes aggregation over more values than storage bindings binds ranges of pools", async () => {
@@ -98,7 +99,7 @@ describe("WGSL snapshots", () => {
     for (const r of ranges)
       for (const o of ranges)
         if (r !== o && r.pool === o.pool) expect(r.end <= o.start || o.end <= r.start).toBe(true);
-    await expect(exe.modules[aggregation.module]).toMatchFileSnapshot("__snapshots__/attnres-pooled.wgsl");
+    expectGolden("__snapshots__/attnres-pooled.wgsl", exe.modules[aggregation.module]);
   });
 
   it("is deterministic", () => {
@@ -364,9 +365,7 @@ describe("source stacks", () => {
     const exe = compileGraph(
       lowerModel(tinySpec({ layers: 2, dim: 16, residual: FULL }), { batch: 2, seq: 4 }),
     );
-    await expect(exe.modules[[...attnresModules(exe)][0]]).toMatchFileSnapshot(
-      "__snapshots__/attnres-stacked.wgsl",
-    );
+    expectGolden("__snapshots__/attnres-stacked.wgsl", exe.modules[[...attnresModules(exe)][0]]);
   });
 
   it("Block AttnRes shares two modules (with and without the partial sum) at any depth", () => {

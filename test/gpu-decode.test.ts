@@ -86,7 +86,7 @@ function model(file: string, name?: string): ModelSpec {
 
 async function deviceDecoder(spec: ModelSpec, params: Map<string, Float32Array>, batch = 1) {
   const step = compileGraph(lowerDecodeStep(spec, { batch }), { batch, seq: 1, vocab: spec.vocab });
-  return DeviceDecoder.create(gpu.device, step, params);
+  return DeviceDecoder.create(gpu.device, step, params, spec.context);
 }
 
 describe("decoding whole models on the device", () => {

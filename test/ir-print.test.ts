@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { expectGolden } from "./golden-file.js";
 import type { ModelSpec } from "../format/spec.js";
 import { lowerModel } from "../compiler/ir/lower.js";
 import { printGraph } from "../compiler/ir/print.js";
@@ -11,22 +12,12 @@ import { blockRes, FULL, tinySpec } from "./golden/specs.js";
 
 // UPDATE_GOLDEN=1 npx vitest run test/ir-print.test.ts rewrites the expected dumps
 const here = dirname(fileURLToPath(import.meta.url));
-const goldenDir = join(here, "golden");
 const root = join(here, "..");
-const update = process.env.UPDATE_GOLDEN === "1";
 const shape = { batch: 2, seq: 8 };
 
 /** compares against test/golden/<file>; a missing golden fails (UPDATE_GOLDEN=1 writes it, for review) */
 function checkGolden(file: string, text: string): void {
-  const path = join(goldenDir, file);
-  if (update) {
-    writeFileSync(path, text);
-    return;
-  }
-  expect(existsSync(path), `golden ${file} is missing: write it with UPDATE_GOLDEN=1 and review it`).toBe(
-    true,
-  );
-  expect(text).toBe(readFileSync(path, "utf8"));
+  expectGolden(join("golden", file), text);
 }
 
 function dump(spec: ModelSpec): string {

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { expectGolden } from "./golden-file.js";
 import { compileGraph, compileTraining } from "../compiler/compile.js";
 import { renderKernels } from "../compiler/codegen/render.js";
 import { chooseVariant, forcingTable } from "../compiler/codegen/variant-choice.js";
@@ -53,7 +54,7 @@ describe("the default variant of every kernel", () => {
         lines.push(...digestLines(`${model.name} train`, program.train));
         lines.push(...digestLines(`${model.name} eval`, program.eval));
       }
-    await expect(lines.join("\n") + "\n").toMatchFileSnapshot("__snapshots__/default-kernels.txt");
+    expectGolden("__snapshots__/default-kernels.txt", lines.join("\n") + "\n");
   });
 });
 

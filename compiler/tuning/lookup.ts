@@ -4,7 +4,7 @@
 // (vendor, architecture, device and description all equal) wins. No match: no table, so every
 // kernel gets its template's default. A file that cannot be read, or is damaged, stops the command
 // (a DamagedFileError naming it): a table silently ignored would be a slowdown nobody sees.
-// `archc train`, `eval`, `bench` and `ablate` all choose their table here.
+// `archc train`, `eval`, `bench`, `ablate` and `generate` all choose their table here.
 
 import { readdirSync, statSync } from "node:fs";
 import path from "node:path";

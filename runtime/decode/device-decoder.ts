@@ -16,24 +16,36 @@ export class DeviceDecoder implements Decoder {
   private clearPending = true;
   private readonly positionFeed = new Int32Array(1);
 
-  private constructor(private readonly executor: Executor) {
+  private constructor(
+    private readonly executor: Executor,
+    context: number,
+  ) {
     const exe = executor.exe;
     const tokens = exe.inputs.find((io) => io.name === "tokens");
     const logits = exe.outputs.find((io) => io.name === "logits");
-    const cache = exe.inputs.find((io) => io.name === exe.caches?.[0]?.input);
     if (!tokens || !logits || !exe.inputs.some((io) => io.name === "position"))
       throw new ExecutorError(`${exe.model}: not a decoding step (no tokens, position and logits)`);
+    for (const { input } of exe.caches ?? []) {
+      const rows = exe.inputs.find((io) => io.name === input)!.shape[0];
+      if (rows < context)
+        throw new ExecutorError(
+          `${exe.model}: cache ${input} holds ${rows} positions, not the context ${context}`,
+        );
+    }
     this.batch = tokens.shape[0];
     this.vocab = logits.shape[logits.shape.length - 1];
-    // a model without attention caches nothing, and any position is as good as another
-    this.context = cache ? cache.shape[0] : Number.MAX_SAFE_INTEGER;
+    this.context = context;
   }
 
-  /** compiles every pipeline and uploads the parameters */
+  /**
+   * compiles every pipeline and uploads the parameters. `context` is the model's: the positions a
+   * sequence may reach (learned positions and the caches hold that many)
+   */
   static async create(
     device: GPUDevice,
     step: Executable,
     params: ReadonlyMap<string, Float32Array | Float64Array>,
+    context: number,
   ): Promise<DeviceDecoder> {
     const executor = await Executor.create(device, step);
     try {
@@ -41,7 +53,7 @@ export class DeviceDecoder implements Decoder {
       for (const [name, data] of params)
         values.set(name, data instanceof Float32Array ? data : Float32Array.from(data));
       executor.setParams(values);
-      return new DeviceDecoder(executor);
+      return new DeviceDecoder(executor, context);
     } catch (err) {
       executor.destroy();
       throw err;

@@ -2,7 +2,8 @@
 // (add_positions, rope, attention) when a model is lowered for token-by-token decoding. Each reads
 // the decoded position from an i32[1] operand, so one compiled step serves every position, and
 // attention reads the earlier positions' keys and values from caches the runtime keeps
-// (format/archx.ts `caches`). They are never differentiated.
+// (format/archx.ts `caches`). They are never differentiated. A position outside [0, context) is
+// clamped into it (the decoder refuses to step past the context, so only a bug gets there).
 
 import type { TensorType } from "../../ir/ir.js";
 import { fail, f32, num, type OpDef } from "../../ir/ops.js";

@@ -4,13 +4,14 @@ import { attrNumber, softmaxList, type ReferenceOp } from "../../reference/ops.j
 import { zerosF, type Tensor } from "../../reference/tensor.js";
 import { ropeHead } from "../rope/reference.js";
 
-function positionOf(position: Tensor): number {
-  return Number(position.data[0]);
+/** the decoded position, clamped into [0, rows) as the kernels clamp it (rows: a table's or cache's) */
+function positionOf(position: Tensor, rows = Infinity): number {
+  return Math.min(Math.max(Number(position.data[0]), 0), rows - 1);
 }
 
 export const addPositionAtReference: ReferenceOp = ([x, table, position], node) => {
   const d = x.type.shape[2];
-  const p = positionOf(position);
+  const p = positionOf(position, table.type.shape[0]);
   const out = zerosF(node.type.shape);
   for (let i = 0; i < out.data.length; i++) out.data[i] = x.data[i] + table.data[p * d + (i % d)];
   return out;
@@ -33,7 +34,7 @@ export const cachedAttentionReference: ReferenceOp = ([q, k, v, kCache, vCache, 
   const kvHeads = attrNumber(node, "kv_heads");
   const headDim = attrNumber(node, "head_dim");
   const batch = q.type.shape[0];
-  const p = positionOf(position);
+  const p = positionOf(position, kCache.type.shape[0]);
   const kvWidth = kvHeads * headDim;
   const group = heads / kvHeads;
   const scale = 1 / Math.sqrt(headDim);
