@@ -86,6 +86,7 @@ async function modelGraphs(files: string[], flags: TuneFlags) {
   const { shapeProblem } = await import("../compiler/check/limits.js");
   const { lowerModel, lowerDecodeStep } = await import("../compiler/ir/lower.js");
   const { differentiate } = await import("../compiler/passes/autodiff.js");
+  const { foldNormsIntoProducts } = await import("../compiler/passes/norm-prologue.js");
   const batchFlag = integerFlag(flags.batch, "--batch", 1);
   const seqFlag = integerFlag(flags.seq, "--seq", 1);
   const graphs = [];
@@ -102,10 +103,13 @@ async function modelGraphs(files: string[], flags: TuneFlags) {
     if (problem)
       throw new UserError(`model ${model.name} cannot run at batch ${batch} x seq ${seq}: ${problem}`);
     const forward = lowerModel(model, { batch, seq });
-    graphs.push(flags.infer ? forward : differentiate(forward));
+    // forward-only programs fold their norms into the products (as compileGraph does), so their
+    // classes are those of the kernels they will really run
+    graphs.push(flags.infer ? foldNormsIntoProducts(forward) : differentiate(forward));
     described.push(`${model.name} (${file}) at batch ${batch} x seq ${seq}`);
     if (flags.decode) {
-      for (const sequences of DECODE_BATCHES) graphs.push(lowerDecodeStep(model, { batch: sequences }));
+      for (const sequences of DECODE_BATCHES)
+        graphs.push(foldNormsIntoProducts(lowerDecodeStep(model, { batch: sequences })));
       described.push(`${model.name} decoding at batch ${DECODE_BATCHES.join(" and ")}`);
     }
   }

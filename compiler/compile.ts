@@ -12,6 +12,7 @@ import { fuseGraph } from "./passes/fusion.js";
 import { planBuffers, STORAGE_OFFSET_ALIGNMENT } from "./passes/plan.js";
 import { findViews, viewConflicts } from "./passes/views.js";
 import { findSourceStacks } from "./passes/stacks.js";
+import { foldNormsIntoProducts, hasBackward } from "./passes/norm-prologue.js";
 import { renderKernels } from "./codegen/render.js";
 import type { BufferPlan, Kernel } from "./codegen/kernel.js";
 import type { ArchxValue, Executable } from "../format/archx.js";
@@ -34,14 +35,25 @@ export interface CompileOptions {
 /** a graph that breaks an IR invariant reached code generation: a bug in a pass before it */
 export class GraphVerificationError extends Error {}
 
-export function compileGraph(graph: Graph, options: CompileOptions = {}): Executable {
-  // 0. the graph as lowering or autodiff left it must satisfy every IR invariant (ir/verify.ts)
+/** throws when a pass left (or was handed) a graph that breaks an IR invariant */
+function verifyAt(graph: Graph, where: string): void {
   const problems = verifyGraph(graph);
   if (problems.length > 0)
     throw new GraphVerificationError(
-      `internal: graph ${graph.name} fails verification before code generation:\n  ${problems.slice(0, 20).join("\n  ")}`,
+      `internal: graph ${graph.name} fails verification ${where}:\n  ${problems.slice(0, 20).join("\n  ")}`,
     );
+}
+
+export function compileGraph(input: Graph, options: CompileOptions = {}): Executable {
+  // 0. the graph as lowering or autodiff left it must satisfy every IR invariant (ir/verify.ts)
+  verifyAt(input, "before code generation");
   const fused = options.fuse !== false;
+  // 0b. in a program without a backward, norms read only by products become the products' prologue
+  let graph = input;
+  if (fused && !hasBackward(input)) {
+    graph = foldNormsIntoProducts(input);
+    if (graph !== input) verifyAt(graph, "after folding norms into products");
+  }
   // 1. views: slices and reshapes that can alias their operand's bytes need no kernel
   let views = findViews(graph, STORAGE_OFFSET_ALIGNMENT);
   // 2. fusion: group nodes into kernels (anchor + elementwise epilogue)

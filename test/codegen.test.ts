@@ -57,20 +57,28 @@ function attnresGraph(count = 3) {
 }
 
 describe("WGSL snapshots", () => {
-  it("a pre-norm MLP: rmsnorm, matmul + gelu, matmul + residual add", async () => {
+  it("a pre-norm MLP: the norm folded into the first product (+ gelu), then matmul + residual add", async () => {
     const exe = compileGraph(mlpGraph());
     expect(exe.kernels.map((k) => `${k.name} [${k.ops.join(" + ")}]`)).toEqual([
-      "layers.0.mlp.rmsnorm [rmsnorm]",
-      "layers.0.mlp.matmul_gelu [matmul + gelu]",
+      "layers.0.mlp.rmsnorm_matmul_gelu [rmsnorm_matmul + gelu]",
       "layers.0.mlp.matmul_add [matmul + add]",
     ]);
     expectGolden("__snapshots__/mlp.wgsl", exe.modules.join("\n// ----\n"));
   });
 
-  it("the same MLP over 20 rows: the tiled product", async () => {
+  it("the same MLP with a backward keeps its norm: the weight gradient reads the normed values", () => {
+    const graph = mlpGraph();
+    graph.outputs["grad.layers.0.mlp.w1"] = graph.outputs.y; // any grad. output marks a backward
+    const exe = compileGraph(graph);
+    expect(exe.kernels.map((k) => k.ops[0])).toEqual(["rmsnorm", "matmul", "matmul"]);
+  });
+
+  it("the same MLP over 20 rows: the tiled product, with the norm's prologue", async () => {
     const exe = compileGraph(mlpGraph(4));
-    const product = exe.modules[exe.kernels[1].module];
+    const product = exe.modules[exe.kernels[0].module];
+    expect(exe.kernels[0].ops[0]).toBe("rmsnorm_matmul");
     expect(product).toContain("const TILE_M: u32 = 64u;");
+    expect(product).toContain("inverseSqrt(squares[r] / f32(K) + EPS)");
     expectGolden("__snapshots__/mlp-tiled-matmul.wgsl", product);
   });
 

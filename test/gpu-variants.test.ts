@@ -171,6 +171,41 @@ describe("matmul variants", () => {
   });
 });
 
+describe("rmsnorm_matmul: a norm folded into the product, in the variants", () => {
+  // x normed over its 29 columns with a gain, times w: every variant carries the same prologue
+  const cases: [string, number, boolean][] = [
+    ["64x64", 37, false],
+    ["64x64", 37, true],
+    ["rows4", 13, false],
+    ["rows4", 13, true],
+    ["128x64", 37, false],
+    ["64x64-double", 37, false],
+  ];
+  it.each(cases)("%s: %i rows, tb=%s, with a fused epilogue", async (variant, m, tb) => {
+    const [n, k] = [45, 29];
+    const { error, wgsl } = await checkVariant(
+      "rmsnorm_matmul",
+      variant,
+      { x: [m, k], gain: [k], w: tb ? [n, k] : [k, n], bias: [n] },
+      (g, x) =>
+        g.op("gelu", [g.op("add", [g.op("rmsnorm_matmul", [x.x, x.gain, x.w], { eps: 1e-5, tb }), x.bias])]),
+    );
+    expect(error).toBeLessThanOrEqual(TOLERANCE);
+    expect(wgsl).toContain("fn load_gain(k: u32) -> f32");
+  });
+
+  it("64x64-vec4: 4-wide loads with the prologue", async () => {
+    const [m, n, k] = [36, 44, 28];
+    const { error } = await checkVariant(
+      "rmsnorm_matmul",
+      "64x64-vec4",
+      { x: [m, k], gain: [k], w: [k, n] },
+      (g, x) => g.op("rmsnorm_matmul", [x.x, x.gain, x.w], { eps: 1e-5, tb: false }),
+    );
+    expect(error).toBeLessThanOrEqual(TOLERANCE);
+  });
+});
+
 describe("attention variants", () => {
   const names = variantNames("attention")!;
   it("has the variants the tests below expect", () => expect(names).toEqual(["keys32", "keys16", "keys64"]));

@@ -4,7 +4,13 @@
 // that what a pass finds no longer depends on which modules happened to be imported first.
 
 import { describe, expect, it } from "vitest";
-import { BACKWARD_CATALOG, DECODE_CATALOG, FORWARD_CATALOG, OPS } from "../compiler/ir/catalog.js";
+import {
+  BACKWARD_CATALOG,
+  DECODE_CATALOG,
+  FORWARD_CATALOG,
+  OPS,
+  PASS_CATALOG,
+} from "../compiler/ir/catalog.js";
 import {
   fusionRule,
   gradientRule,
@@ -39,7 +45,11 @@ describe("the op registry", () => {
   it("differentiates every computing forward op, and none of the ops autodiff emits", () => {
     for (const op of Object.keys(FORWARD_CATALOG))
       expect(gradientRule(op) !== undefined, op).toBe(!LEAVES.includes(op));
-    for (const op of [...Object.keys(BACKWARD_CATALOG), ...Object.keys(DECODE_CATALOG)]) {
+    for (const op of [
+      ...Object.keys(BACKWARD_CATALOG),
+      ...Object.keys(DECODE_CATALOG),
+      ...Object.keys(PASS_CATALOG),
+    ]) {
       expect((OP_REGISTRY as Record<string, { gradient: unknown }>)[op].gradient, op).toBe(
         NOT_DIFFERENTIATED,
       );

@@ -1,6 +1,8 @@
-// Compiling with a tuning table: the default (no table, or no entry) reproduces the WGSL archc
-// generated before kernels had variants, recorded as digests of every module of the examples'
-// training and evaluation programs; an entry changes the kernels of its shape class and no other.
+// Compiling with a tuning table: the default (no table, or no entry) reproduces the recorded WGSL,
+// digests of every module of the examples' training and evaluation programs (the training
+// programs' as archc generated them before kernels had variants; the evaluation programs' since
+// their norms fold into the products, passes/norm-prologue.ts); an entry changes the kernels of
+// its shape class and no other.
 
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -46,7 +48,7 @@ const RECORDED: { file: string; batch: number; seq: number }[] = [
 ];
 
 describe("the default variant of every kernel", () => {
-  it("reproduces the WGSL recorded before kernels had variants", async () => {
+  it("reproduces the recorded WGSL", async () => {
     const lines: string[] = [];
     for (const { file, batch, seq } of RECORDED)
       for (const model of exampleModels(file)) {

@@ -8,7 +8,7 @@ import { ATTENTION_FORWARD_OPS, ATTENTION_BACKWARD_OPS } from "../ops/attention/
 import { ATTNRES_FORWARD_OPS, ATTNRES_BACKWARD_OPS } from "../ops/attnres/definition.js";
 import { ELEMENTWISE_FORWARD_OPS, ELEMENTWISE_BACKWARD_OPS } from "../ops/elementwise/definition.js";
 import { LOOKUP_FORWARD_OPS, LOOKUP_BACKWARD_OPS } from "../ops/lookup/definition.js";
-import { MATMUL_FORWARD_OPS } from "../ops/matmul/definition.js";
+import { MATMUL_FORWARD_OPS, MATMUL_FUSED_OPS } from "../ops/matmul/definition.js";
 import { NORMS_FORWARD_OPS, NORMS_BACKWARD_OPS } from "../ops/norms/definition.js";
 import { ROPE_FORWARD_OPS, ROPE_BACKWARD_OPS } from "../ops/rope/definition.js";
 import { SINKHORN_FORWARD_OPS, SINKHORN_BACKWARD_OPS } from "../ops/sinkhorn/definition.js";
@@ -67,7 +67,8 @@ export type OpName =
   | keyof typeof STREAMS_BACKWARD_OPS
   | keyof typeof PLUMBING_FORWARD_OPS
   | keyof typeof PLUMBING_OPS_DEFS
-  | keyof typeof DECODE_OPS_DEFS;
+  | keyof typeof DECODE_OPS_DEFS
+  | keyof typeof MATMUL_FUSED_OPS;
 
 /**
  * the ops lowering emits instead of add_positions, rope and attention when it lowers a model for
@@ -75,10 +76,14 @@ export type OpName =
  */
 export const DECODE_CATALOG: Readonly<Record<string, OpDef>> = DECODE_OPS_DEFS;
 
+/** the ops compile passes make of others (passes/norm-prologue.ts): never differentiated */
+export const PASS_CATALOG: Readonly<Record<string, OpDef>> = MATMUL_FUSED_OPS;
+
 export const OPS: Readonly<Record<string, OpDef>> = {
   ...FORWARD_CATALOG,
   ...BACKWARD_CATALOG,
   ...DECODE_CATALOG,
+  ...PASS_CATALOG,
 };
 
 export function inferType(op: string, inputs: TensorType[], attrs: Attrs): TensorType {

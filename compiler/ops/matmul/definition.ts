@@ -1,8 +1,10 @@
 // Matrix multiplication over the last two dimensions, with optional transposes: operands, attributes
-// and shape rule. Its gradient is two more matmuls (gradient.ts), so it has no backward op.
+// and shape rule. Its gradient is two more matmuls (gradient.ts), so it has no backward op. And
+// rmsnorm_matmul, the product of an RMS-normed operand, which a compile pass makes of an rmsnorm
+// whose every reader is a product (passes/norm-prologue.ts) in programs with no backward.
 
 import { typeToString } from "../../ir/ir.js";
-import { fail, f32, expectF32, last, rowsOf, type OpDef } from "../../ir/ops.js";
+import { fail, f32, expectF32, last, num, rowsOf, type OpDef } from "../../ir/ops.js";
 
 export const MATMUL_FORWARD_OPS = {
   matmul: {
@@ -24,3 +26,25 @@ export const MATMUL_FORWARD_OPS = {
     },
   },
 } satisfies Record<string, OpDef>;
+
+export const MATMUL_FUSED_OPS = {
+  rmsnorm_matmul: {
+    doc:
+      "rmsnorm(x, gain, eps) · w without the normed x stored: out[i, j] = r_i sum_k x[i,k] gain[k] W[k,j], " +
+      "r_i = 1/sqrt(mean_k x[i,k]^2 + eps); x is a (never transposed), w is b of matmul (transposed if tb)",
+    arity: 3,
+    attrs: ["eps", "tb"],
+    infer: ([x, gain, w], attrs) => {
+      num(attrs, "eps");
+      if (gain.shape.length !== 1 || gain.shape[0] !== last(x.shape)) fail("rmsnorm_matmul gain must be [K]");
+      return MATMUL_FORWARD_OPS.matmul.infer([x, w], { ta: false, tb: attrs.tb === true });
+    },
+  },
+} satisfies Record<string, OpDef>;
+
+/** the node's product operands: a and b of matmul, x and w of rmsnorm_matmul (ids) */
+export function productOperands(node: { op: string; inputs: number[] }): { a: number; b: number } {
+  return node.op === "rmsnorm_matmul"
+    ? { a: node.inputs[0], b: node.inputs[2] }
+    : { a: node.inputs[0], b: node.inputs[1] };
+}

@@ -5,7 +5,7 @@
 // multiple of the tile.
 
 import type { KernelTemplate, TemplateContext } from "../../codegen/template.js";
-import { MAX_WORKGROUPS_PER_DIMENSION, ceilDiv, u32Constants } from "../../codegen/wgsl.js";
+import { MAX_WORKGROUPS_PER_DIMENSION, ceilDiv, f32Literal, u32Constants } from "../../codegen/wgsl.js";
 import { fillTile, loader, type TileShape } from "./tile-loads.js";
 import { MATMUL_DEFAULT, MATMUL_TILINGS, matmulVariants, nodeSizes, vec4Alignment } from "./variants.js";
 import type { MatmulTiling, MatmulVariant } from "./variants.js";
@@ -20,18 +20,33 @@ function blockNames(t: MatmulTiling): { rows: string; cols: string } {
   return t.blockM === t.blockN ? { rows: "BLOCK", cols: "BLOCK" } : { rows: "BLOCK_M", cols: "BLOCK_N" };
 }
 
-/** one slice of depth: every invocation adds its block's products over TILE_K */
-function multiplySlice(t: MatmulTiling, aBase: string, bBase: string): string {
+/**
+ * one slice of depth: every invocation adds its block's products over TILE_K. With a norm
+ * prologue (rmsnorm_matmul), `depth` is the slice's first k: the gain scales b, and each row's sum
+ * of squares of a is gathered from the values the products read anyway
+ */
+function multiplySlice(t: MatmulTiling, aBase: string, bBase: string, depth?: string): string {
   const { rows, cols } = blockNames(t);
   const side = `${THREADS_PER_SIDE}u`;
+  const norm = depth !== undefined;
   return `    for (var kk = 0u; kk < TILE_K; kk = kk + 1u) {
       var a_column: array<f32, ${t.blockM}>;
       for (var r = 0u; r < ${rows}; r = r + 1u) {
         // rows strided by 16 so neighbouring invocations read neighbouring words
-        a_column[r] = a_tile[${aBase}(local.y + r * ${side}) * TILE_K + kk];
+        a_column[r] = a_tile[${aBase}(local.y + r * ${side}) * TILE_K + kk];${
+          norm
+            ? `
+        squares[r] = squares[r] + a_column[r] * a_column[r];`
+            : ""
+        }
+      }${
+        norm
+          ? `
+      let gain_k = load_gain(${depth} + kk);`
+          : ""
       }
       for (var c = 0u; c < ${cols}; c = c + 1u) {
-        let b_value = b_tile[${bBase}kk * TILE_N + local.x + c * ${side}];
+        let b_value = b_tile[${bBase}kk * TILE_N + local.x + c * ${side}]${norm ? " * gain_k" : ""};
         for (var r = 0u; r < ${rows}; r = r + 1u) {
           acc[r * ${cols} + c] = acc[r * ${cols} + c] + a_column[r] * b_value;
         }
@@ -40,12 +55,18 @@ function multiplySlice(t: MatmulTiling, aBase: string, bBase: string): string {
 }
 
 /** the loop over slices of depth: load both tiles, multiply, with two barriers per slice */
-function singleBufferedLoop(t: MatmulTiling, a: TileShape, b: TileShape, vec: { a: boolean; b: boolean }) {
+function singleBufferedLoop(
+  t: MatmulTiling,
+  a: TileShape,
+  b: TileShape,
+  vec: { a: boolean; b: boolean },
+  norm: boolean,
+) {
   return `  for (var k0 = 0u; k0 < K; k0 = k0 + TILE_K) {
 ${fillTile(a, vec.a)}
 ${fillTile(b, vec.b)}
     workgroupBarrier();
-${multiplySlice(t, "", "")}
+${multiplySlice(t, "", "", norm ? "k0" : undefined)}
     workgroupBarrier();
   }`;
 }
@@ -54,7 +75,13 @@ ${multiplySlice(t, "", "")}
  * two tiles of each operand: slice s + 1 is loaded into one while slice s is read from the other,
  * so one barrier per slice suffices (the tile written next was last read before that barrier)
  */
-function doubleBufferedLoop(t: MatmulTiling, a: TileShape, b: TileShape, vec: { a: boolean; b: boolean }) {
+function doubleBufferedLoop(
+  t: MatmulTiling,
+  a: TileShape,
+  b: TileShape,
+  vec: { a: boolean; b: boolean },
+  norm: boolean,
+) {
   const aSize = t.tileM * TILE_K;
   const bSize = TILE_K * t.tileN;
   return `  let slices = (K + TILE_K - 1u) / TILE_K;
@@ -74,7 +101,7 @@ ${fillTile(b, vec.b)}
 ${fillTile(a, vec.a, "a_next + ", "      ")}
 ${fillTile(b, vec.b, "b_next + ", "      ")}
     }
-${multiplySlice(t, "a_base + ", "b_base + ")}
+${multiplySlice(t, "a_base + ", "b_base + ", norm ? "s * TILE_K" : undefined)}
     workgroupBarrier();
   }`;
 }
@@ -85,13 +112,15 @@ function renderMatmul(ctx: TemplateContext, variant: MatmulVariant) {
   if (!t) throw new Error(`internal: matmul has no variant ${variant}`);
   const sizes = nodeSizes(node, graph);
   const aligned = vec4Alignment(sizes);
+  const norm = node.op === "rmsnorm_matmul";
+  const operands = productOperandIndices(node.op);
   // an operand read 4 floats at a time is declared array<vec4f>: it needs a binding of its own
   const vec = {
-    a: t.vec4 && aligned.a && ctx.ownBinding?.(0) === true,
-    b: t.vec4 && aligned.b && ctx.ownBinding?.(1) === true,
+    a: t.vec4 && aligned.a && ctx.ownBinding?.(operands.a) === true,
+    b: t.vec4 && aligned.b && ctx.ownBinding?.(operands.b) === true,
   };
-  const a = ctx.operand(0);
-  const b = ctx.operand(1);
+  const a = ctx.operand(operands.a);
+  const b = ctx.operand(operands.b);
   // stored layouts: a is [M,K] (or [K,M] when ta), b is [K,N] (or [N,K] when tb)
   const aIndex = sizes.ta ? "k * M + i" : "i * K + k";
   const bIndex = sizes.tb ? "j * K + k" : "k * N + j";
@@ -131,20 +160,36 @@ var<workgroup> b_tile: array<f32, ${copies * TILE_K * t.tileN}>; // ${layout("[k
 ${loader("load_a", ["i", "k"], ["M", "K"], a, aIndex, vec.a)}
 
 ${loader("load_b", ["k", "j"], ["K", "N"], b, bIndex, vec.b)}
-
+${
+  norm
+    ? `
+${normPrologue(ctx)}
+`
+    : ""
+}
 @compute @workgroup_size(${THREADS_PER_SIDE}, ${THREADS_PER_SIDE})
 fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_id) local: vec3u, @builtin(local_invocation_index) lane: u32) {
   let row0 = workgroup.y * TILE_M;
   let col0 = workgroup.x * TILE_N;
-  var acc: array<f32, ${t.blockM * t.blockN}>;
-${t.doubleBuffer ? doubleBufferedLoop(t, aTile, bTile, vec) : singleBufferedLoop(t, aTile, bTile, vec)}
+  var acc: array<f32, ${t.blockM * t.blockN}>;${
+    norm
+      ? `
+  var squares: array<f32, ${t.blockM}>; // each row's sum of x^2, for its RMS`
+      : ""
+  }
+${t.doubleBuffer ? doubleBufferedLoop(t, aTile, bTile, vec, norm) : singleBufferedLoop(t, aTile, bTile, vec, norm)}
   for (var r = 0u; r < ${rows}; r = r + 1u) {
-    let i = row0 + local.y + r * ${side};
+    let i = row0 + local.y + r * ${side};${
+      norm
+        ? `
+    let inverse_rms = inverseSqrt(squares[r] / f32(K) + EPS);`
+        : ""
+    }
     for (var c = 0u; c < ${cols}; c = c + 1u) {
       let j = col0 + local.x + c * ${side};
       if (i < M && j < N) {
         let at = i * N + j;
-        ${ctx.output}[at] = ${ctx.finish("at", `acc[r * ${cols} + c]`)};
+        ${ctx.output}[at] = ${ctx.finish("at", norm ? `acc[r * ${cols} + c] * inverse_rms` : `acc[r * ${cols} + c]`)};
       }
     }
   }
@@ -154,8 +199,23 @@ ${t.doubleBuffer ? doubleBufferedLoop(t, aTile, bTile, vec) : singleBufferedLoop
     throw new Error(
       `matmul ${node.scope}: ${sizes.m}x${sizes.n} needs more than ${MAX_WORKGROUPS_PER_DIMENSION} tiles along one side`,
     );
-  const vec4Operands = [...(vec.a ? [0] : []), ...(vec.b ? [1] : [])];
+  const vec4Operands = [...(vec.a ? [operands.a] : []), ...(vec.b ? [operands.b] : [])];
   return { code, workgroups, ...(vec4Operands.length > 0 ? { vec4Operands } : {}) };
+}
+
+/** which operand is a, b and (rmsnorm_matmul) the gain */
+export function productOperandIndices(op: string): { a: number; b: number; gain?: number } {
+  return op === "rmsnorm_matmul" ? { a: 0, gain: 1, b: 2 } : { a: 0, b: 1 };
+}
+
+/** rmsnorm_matmul's prologue: the norm's epsilon and its gain, zero past K like the loads */
+export function normPrologue(ctx: TemplateContext): string {
+  return `const EPS: f32 = ${f32Literal(ctx.node.attrs.eps as number)};
+
+fn load_gain(k: u32) -> f32 {
+  if (k >= K) { return 0.0; }
+  return ${ctx.operand(productOperandIndices("rmsnorm_matmul").gain!)}[k];
+}`;
 }
 
 export const matmulTemplate: KernelTemplate = {
@@ -164,5 +224,12 @@ export const matmulTemplate: KernelTemplate = {
     ctx.variant === THIN_VARIANT
       ? renderThinMatmul(ctx)
       : renderMatmul(ctx, (ctx.variant ?? MATMUL_DEFAULT) as MatmulVariant),
+  variants: matmulVariants,
+};
+
+/** rmsnorm_matmul: the same variants, with the norm folded into the product (normPrologue) */
+export const rmsnormMatmulTemplate: KernelTemplate = {
+  operandNames: () => ["x", "gain", "w"],
+  render: matmulTemplate.render,
   variants: matmulVariants,
 };

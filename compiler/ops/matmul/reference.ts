@@ -3,6 +3,7 @@
 import { rowsOf } from "../../ir/ops.js";
 import { lastDim, type ReferenceOp } from "../../reference/ops.js";
 import { zerosF } from "../../reference/tensor.js";
+import { rmsnormReference } from "../norms/reference.js";
 
 export const matmulReference: ReferenceOp = ([a, b], node) => {
   const ta = node.attrs.ta === true;
@@ -25,4 +26,19 @@ export const matmulReference: ReferenceOp = ([a, b], node) => {
       out.data[i * n + j] = sum;
     }
   return out;
+};
+
+/** rmsnorm_matmul: the norm's reference, then the product's, exactly as the op is defined */
+export const rmsnormMatmulReference: ReferenceOp = ([x, gain, w], node) => {
+  const normed = rmsnormReference([x, gain], {
+    ...node,
+    op: "rmsnorm",
+    type: x.type,
+    attrs: { eps: node.attrs.eps },
+  });
+  return matmulReference([normed, w], {
+    ...node,
+    op: "matmul",
+    attrs: { ta: false, tb: node.attrs.tb === true },
+  });
 };

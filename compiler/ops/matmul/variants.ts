@@ -7,6 +7,7 @@
 import type { Graph, Node } from "../../ir/ir.js";
 import type { KernelVariants } from "../../codegen/template.js";
 import { matmulSizes, type MatmulSizes } from "./sizes.js";
+import { productOperands } from "./definition.js";
 
 export interface MatmulTiling {
   /** output rows and columns per workgroup */
@@ -56,10 +57,12 @@ export const THIN_VARIANT = "rows4";
 const THIN_ROWS = 16;
 const THIN_OFFERED_ROWS = 64;
 
+/** M, N, K and transposes of a matmul or an rmsnorm_matmul node */
 export function nodeSizes(node: Node, graph: Graph): MatmulSizes {
+  const { a, b } = productOperands(node);
   return matmulSizes(
-    graph.nodes[node.inputs[0]].type.shape,
-    graph.nodes[node.inputs[1]].type.shape,
+    graph.nodes[a].type.shape,
+    graph.nodes[b].type.shape,
     node.attrs.ta === true,
     node.attrs.tb === true,
   );
