@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Any, Callable
@@ -28,16 +29,13 @@ F: Any = None
 
 
 def import_torch() -> None:
+    """torch, fp32 with TF32 off, as torch_ref.py sets it up"""
     global torch, F
-    try:
-        import torch as _torch
-        import torch.nn.functional as _F
-    except ImportError:
-        sys.exit("torch_kernels.py: PyTorch is not installed; archc itself does not need it")
-    torch, F = _torch, _F
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.set_float32_matmul_precision("highest")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import torch_ref
+
+    torch_ref.import_torch()
+    torch, F = torch_ref.torch, torch_ref.F
 
 
 def synchronize(device) -> None:

@@ -117,6 +117,7 @@ export async function checkOpOnGpu(
   op: string,
   operands: CheckOperand[],
   attrs: Record<string, number | boolean | string> = {},
+  options: { fuse?: boolean } = {},
 ): Promise<number> {
   const b = new GraphBuilder(`test_${op}`);
   const feeds: Record<string, HostArray> = {};
@@ -140,7 +141,7 @@ export async function checkOpOnGpu(
     "out",
     b.scoped("probe", () => b.op(op, ids, attrs)),
   );
-  const { outputs } = await runOnGpu(gpu, b.graph, feeds, new Map());
+  const { outputs } = await runOnGpu(gpu, b.graph, feeds, new Map(), options);
   const reference = interpret(b.graph, refFeeds, new Map())[b.graph.outputs.out];
   return relativeError(outputs.out, reference.data);
 }

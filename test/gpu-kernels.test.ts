@@ -3,21 +3,9 @@
 // reference, see gpu-harness.ts) <= 1e-4.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GraphBuilder } from "../compiler/ir/builder.js";
 import type { Attrs } from "../compiler/ir/ir.js";
-import { numel } from "../compiler/ir/ir.js";
 import type { GpuContext } from "../runtime/device.js";
-import type { HostArray } from "../runtime/executor.js";
-import { interpret } from "../compiler/reference/interpreter.js";
-import type { Tensor } from "../compiler/reference/tensor.js";
-import {
-  openRealDevice,
-  relativeError,
-  runOnGpu,
-  seededInts,
-  seededValues,
-  toTensor,
-} from "./gpu-harness.js";
+import { checkOpOnGpu, openRealDevice, type CheckOperand } from "./gpu-harness.js";
 
 const TOLERANCE = 1e-4;
 
@@ -29,41 +17,9 @@ afterAll(() => {
   gpu?.device.destroy();
 });
 
-interface Operand {
-  shape: number[];
-  dtype?: "f32" | "i32";
-  /** for i32 operands: values are drawn from [0, below) */
-  below?: number;
-  scale?: number;
-}
-
-let seedCounter = 1;
-
 /** one op applied to fresh random inputs, on the GPU and in the reference; returns the error */
-async function checkOp(op: string, operands: Operand[], attrs: Attrs = {}, fuse = true): Promise<number> {
-  const b = new GraphBuilder(`test_${op}`);
-  const feeds: Record<string, HostArray> = {};
-  const refFeeds: Record<string, Tensor> = {};
-  const ids = operands.map((operand, i) => {
-    const name = `in${i}`;
-    const dtype = operand.dtype ?? "f32";
-    const n = numel(operand.shape);
-    const data =
-      dtype === "i32"
-        ? seededInts(n, seedCounter++, operand.below ?? 4)
-        : seededValues(n, seedCounter++, operand.scale ?? 1);
-    feeds[name] = data;
-    refFeeds[name] = toTensor(operand.shape, data);
-    return b.input(name, dtype, operand.shape);
-  });
-  b.output(
-    "out",
-    b.scoped("probe", () => b.op(op, ids, attrs)),
-  );
-  const graph = b.graph;
-  const { outputs } = await runOnGpu(gpu, graph, feeds, new Map(), { fuse });
-  const reference = interpret(graph, refFeeds, new Map())[graph.outputs.out];
-  return relativeError(outputs.out, reference.data);
+function checkOp(op: string, operands: CheckOperand[], attrs: Attrs = {}, fuse = true): Promise<number> {
+  return checkOpOnGpu(gpu, op, operands, attrs as Record<string, number | boolean | string>, { fuse });
 }
 
 describe("elementwise and gather kernels", () => {

@@ -11,6 +11,8 @@ import {
   u32Constants,
 } from "../../codegen/wgsl.js";
 
+import { rotatePair } from "../rope/kernel.js";
+
 const WORKGROUP_SIZE = 256;
 
 /** WGSL: the decoded position as u32 (a negative one reads as 0) */
@@ -51,19 +53,7 @@ const LOG_THETA: f32 = ${f32Literal(Math.log(node.attrs.theta as number))};
 fn main(${SPREAD_BUILTINS}) {
   let pair = ${LINEAR_WORKGROUP} * WORKGROUP_SIZE + lane;
   if (pair >= PAIRS) { return; }
-  let i = pair % HALF;
-  let head_row = pair / HALF; // b * HEADS + head
-  let t = ${positionExpression(ctx.operand(1))};
-  let first_at = head_row * HEAD_DIM + i;
-  let second_at = first_at + HALF;
-  // the angle exactly as rope's kernel computes it, so decoding rotates as training did
-  let angle = f32(t) * exp(-2.0 * f32(i) / f32(HEAD_DIM) * LOG_THETA);
-  let c = cos(angle);
-  let s = sin(angle);
-  let first = ${x}[first_at];
-  let second = ${x}[second_at];
-  ${ctx.output}[first_at] = ${ctx.finish("first_at", "first * c - second * s")};
-  ${ctx.output}[second_at] = ${ctx.finish("second_at", "first * s + second * c")};
+${rotatePair(ctx, x, positionExpression(ctx.operand(1)), "b * HEADS + head")}
 }`;
     return { code, workgroups: spreadWorkgroups(pairs, WORKGROUP_SIZE) };
   },
