@@ -194,15 +194,18 @@ describe("rmsnorm_matmul: a norm folded into the product, in the variants", () =
     expect(wgsl).toContain("fn load_gain(k: u32) -> f32");
   });
 
-  it("64x64-vec4: 4-wide loads with the prologue", async () => {
+  // b read four at a time: along its columns (one gain for the four) or, transposed, along the
+  // depth (four gains)
+  it.each([false, true])("64x64-vec4: 4-wide loads with the prologue, tb=%s", async (tb) => {
     const [m, n, k] = [36, 44, 28];
-    const { error } = await checkVariant(
+    const { error, wgsl } = await checkVariant(
       "rmsnorm_matmul",
       "64x64-vec4",
-      { x: [m, k], gain: [k], w: [k, n] },
-      (g, x) => g.op("rmsnorm_matmul", [x.x, x.gain, x.w], { eps: 1e-5, tb: false }),
+      { x: [m, k], gain: [k], w: tb ? [n, k] : [k, n] },
+      (g, x) => g.op("rmsnorm_matmul", [x.x, x.gain, x.w], { eps: 1e-5, tb }),
     );
     expect(error).toBeLessThanOrEqual(TOLERANCE);
+    if (tb) expect(wgsl).toContain("vec4f(load_gain(k), load_gain(k + 1u)");
   });
 });
 

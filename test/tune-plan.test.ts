@@ -36,7 +36,7 @@ function seenBy(p: Probe) {
 
 describe("the classes of a training step", () => {
   it("finds every class of every tunable op, each probe in its class, the costliest shape chosen", () => {
-    expect(tunableOps().sort()).toEqual(["attention", "attnres", "matmul"]);
+    expect(tunableOps().sort()).toEqual(["attention", "attnres", "matmul", "rmsnorm_matmul"]);
     const graph = trainingGraph();
     const classes = tuneClasses([graph], tunableOps());
     const expected = new Set<string>();
@@ -76,6 +76,12 @@ describe("the classes of a training step", () => {
 
 describe("shrunk probes for the float64 check", () => {
   const large: Probe[] = [
+    // a tied head with its final norm folded in (forward-only programs): x, gain, w transposed
+    {
+      op: "rmsnorm_matmul",
+      shapes: [[8, 77, 768], [768], [50304, 768]],
+      attrs: { eps: 1e-5, tb: true },
+    },
     {
       op: "matmul",
       shapes: [
@@ -129,7 +135,7 @@ describe("shrunk probes for the float64 check", () => {
       expect(probeFlops(small)).toBeLessThan(2e7);
       expect(small.attrs).toEqual(p.attrs);
       expect(seenBy(small).offered).toEqual(seenBy(p).offered);
-      if (p.op === "matmul") {
+      if (p.op === "matmul" || p.op === "rmsnorm_matmul") {
         // the class differs only in the size buckets: transposes and alignment are kept
         const flags = (c: string) => c.split(",").filter((part) => !/^[mnk][<>]/.test(part));
         expect(flags(seenBy(small).shapeClass)).toEqual(flags(seenBy(p).shapeClass));

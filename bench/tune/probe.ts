@@ -69,12 +69,16 @@ function shrinkSize(n: number, limit: number): number {
 
 /** a smaller probe through the same code paths of every variant */
 export function shrinkProbe(p: Probe): Probe {
-  if (p.op === "matmul") {
+  if (p.op === "matmul" || p.op === "rmsnorm_matmul") {
+    const norm = p.op === "rmsnorm_matmul";
     const ta = p.attrs.ta === true;
     const tb = p.attrs.tb === true;
-    const s = matmulSizes(p.shapes[0], p.shapes[1], ta, tb);
+    const s = matmulSizes(p.shapes[0], p.shapes[norm ? 2 : 1], ta, tb);
     const [m, n, k] = [shrinkSize(s.m, 100), shrinkSize(s.n, 100), shrinkSize(s.k, 100)];
-    return { ...p, shapes: [ta ? [k, m] : [m, k], tb ? [n, k] : [k, n]] };
+    const a = ta ? [k, m] : [m, k];
+    const b = tb ? [n, k] : [k, n];
+    // rmsnorm_matmul's operands are x, its gain, w
+    return { ...p, shapes: norm ? [a, [k], b] : [a, b] };
   }
   // attention [batch, seq, width] and the AttnRes sources (and a per-token query): one sequence
   // of at most 77 tokens, which two query blocks and no key tile divide

@@ -54,6 +54,11 @@ export interface KernelVariants {
   offered(node: Node, graph: Graph): string[];
   /** the variant used when no tuning entry names one: a function of the node alone */
   defaultVariant(node: Node, graph: Graph): string;
+  /**
+   * another op whose tuning entries serve this one when it has none of its own (rmsnorm_matmul is
+   * a matmul with a prologue: a table measured on a training step's products still applies)
+   */
+  tunedAs?: string;
 }
 
 export interface KernelTemplate {

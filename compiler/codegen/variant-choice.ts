@@ -1,5 +1,6 @@
 // Which variant of its template a kernel is rendered with: the one a tuning table names for the
-// node's op and shape class, when the node can use it, else the template's default. A table made
+// node's op and shape class (or, failing that, for the op it is tuned as), when the node can use
+// it, else the template's default. A table made
 // on another archc, or edited by hand, can name a variant the node cannot use (a vec4 load on an
 // odd size): that entry is passed over, never an error.
 
@@ -16,7 +17,10 @@ export function chooseVariant(
 ): string | undefined {
   const variants = template.variants;
   if (!variants) return undefined;
-  const tuned = tuning?.get(tuningKey(node.op, variants.shapeClass(node, graph)));
+  const shapeClass = variants.shapeClass(node, graph);
+  const tuned =
+    tuning?.get(tuningKey(node.op, shapeClass)) ??
+    (variants.tunedAs === undefined ? undefined : tuning?.get(tuningKey(variants.tunedAs, shapeClass)));
   if (tuned !== undefined && variants.offered(node, graph).includes(tuned)) return tuned;
   return variants.defaultVariant(node, graph);
 }

@@ -40,7 +40,7 @@ fn load_a(i: u32, k: u32) -> f32 {
 
 fn load_b(k: u32, j: u32) -> f32 {
   if (k >= K || j >= N) { return 0.0; }
-  return w[k * N + j];
+  return w[k * N + j] * load_gain(k);
 }
 
 const EPS: f32 = 0.00001;
@@ -71,9 +71,8 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_id) l
         a_column[r] = a_tile[(local.y + r * 16u) * TILE_K + kk];
         squares[r] = squares[r] + a_column[r] * a_column[r];
       }
-      let gain_k = load_gain(k0 + kk);
       for (var c = 0u; c < BLOCK; c = c + 1u) {
-        let b_value = b_tile[kk * TILE_N + local.x + c * 16u] * gain_k;
+        let b_value = b_tile[kk * TILE_N + local.x + c * 16u];
         for (var r = 0u; r < BLOCK; r = r + 1u) {
           acc[r * BLOCK + c] = acc[r * BLOCK + c] + a_column[r] * b_value;
         }

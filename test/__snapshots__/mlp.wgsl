@@ -38,7 +38,7 @@ fn load_a(i: u32, k: u32) -> f32 {
 
 fn load_b(k: u32, j: u32) -> f32 {
   if (k >= K || j >= N) { return 0.0; }
-  return w[k * N + j];
+  return w[k * N + j] * load_gain(k);
 }
 
 const EPS: f32 = 0.00001;
@@ -56,7 +56,7 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_id) l
   var acc: array<f32, ROWS>;
   var squares: array<f32, ROWS>;
   for (var k = slice; k < K; k = k + SLICES) {
-    let b_value = load_b(k, j) * load_gain(k);
+    let b_value = load_b(k, j); // the gain's already in
     for (var r = 0u; r < ROWS; r = r + 1u) {
       let a_value = load_a(row0 + r, k);
       squares[r] = squares[r] + a_value * a_value;

@@ -10,7 +10,7 @@ import type { TemplateContext } from "../../codegen/template.js";
 import { MAX_WORKGROUPS_PER_DIMENSION, ceilDiv, u32Constants } from "../../codegen/wgsl.js";
 import { loader } from "./tile-loads.js";
 import { nodeSizes } from "./variants.js";
-import { normPrologue, productOperandIndices } from "./kernel.js";
+import { gainScale, normPrologue, productOperandIndices } from "./prologue.js";
 
 const ROWS = 4;
 const COLUMNS = 64;
@@ -34,7 +34,7 @@ var<workgroup> row_squares: array<f32, ${SLICES * ROWS}>; // [slice][row]: sums 
 
 ${loader("load_a", ["i", "k"], ["M", "K"], ctx.operand(operands.a), aIndex, false)}
 
-${loader("load_b", ["k", "j"], ["K", "N"], ctx.operand(operands.b), bIndex, false)}
+${loader("load_b", ["k", "j"], ["K", "N"], ctx.operand(operands.b), bIndex, false, norm ? gainScale(sizes.tb) : undefined)}
 ${
   norm
     ? `
@@ -52,7 +52,7 @@ ${
     ? `  var acc: array<f32, ROWS>;
   var squares: array<f32, ROWS>;
   for (var k = slice; k < K; k = k + SLICES) {
-    let b_value = load_b(k, j) * load_gain(k);
+    let b_value = load_b(k, j); // the gain's already in
     for (var r = 0u; r < ROWS; r = r + 1u) {
       let a_value = load_a(row0 + r, k);
       squares[r] = squares[r] + a_value * a_value;

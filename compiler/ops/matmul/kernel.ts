@@ -5,7 +5,8 @@
 // multiple of the tile.
 
 import type { KernelTemplate, TemplateContext } from "../../codegen/template.js";
-import { MAX_WORKGROUPS_PER_DIMENSION, ceilDiv, f32Literal, u32Constants } from "../../codegen/wgsl.js";
+import { MAX_WORKGROUPS_PER_DIMENSION, ceilDiv, u32Constants } from "../../codegen/wgsl.js";
+import { gainScale, normPrologue, productOperandIndices } from "./prologue.js";
 import { fillTile, loader, type TileShape } from "./tile-loads.js";
 import { MATMUL_DEFAULT, MATMUL_TILINGS, matmulVariants, nodeSizes, vec4Alignment } from "./variants.js";
 import type { MatmulTiling, MatmulVariant } from "./variants.js";
@@ -22,13 +23,12 @@ function blockNames(t: MatmulTiling): { rows: string; cols: string } {
 
 /**
  * one slice of depth: every invocation adds its block's products over TILE_K. With a norm
- * prologue (rmsnorm_matmul), `depth` is the slice's first k: the gain scales b, and each row's sum
- * of squares of a is gathered from the values the products read anyway
+ * prologue (rmsnorm_matmul; the gain already scales b's tile), each row's sum of squares of a is
+ * gathered from the values the products read anyway
  */
-function multiplySlice(t: MatmulTiling, aBase: string, bBase: string, depth?: string): string {
+function multiplySlice(t: MatmulTiling, aBase: string, bBase: string, norm: boolean): string {
   const { rows, cols } = blockNames(t);
   const side = `${THREADS_PER_SIDE}u`;
-  const norm = depth !== undefined;
   return `    for (var kk = 0u; kk < TILE_K; kk = kk + 1u) {
       var a_column: array<f32, ${t.blockM}>;
       for (var r = 0u; r < ${rows}; r = r + 1u) {
@@ -39,14 +39,9 @@ function multiplySlice(t: MatmulTiling, aBase: string, bBase: string, depth?: st
         squares[r] = squares[r] + a_column[r] * a_column[r];`
             : ""
         }
-      }${
-        norm
-          ? `
-      let gain_k = load_gain(${depth} + kk);`
-          : ""
       }
       for (var c = 0u; c < ${cols}; c = c + 1u) {
-        let b_value = b_tile[${bBase}kk * TILE_N + local.x + c * ${side}]${norm ? " * gain_k" : ""};
+        let b_value = b_tile[${bBase}kk * TILE_N + local.x + c * ${side}];
         for (var r = 0u; r < ${rows}; r = r + 1u) {
           acc[r * ${cols} + c] = acc[r * ${cols} + c] + a_column[r] * b_value;
         }
@@ -66,7 +61,7 @@ function singleBufferedLoop(
 ${fillTile(a, vec.a)}
 ${fillTile(b, vec.b)}
     workgroupBarrier();
-${multiplySlice(t, "", "", norm ? "k0" : undefined)}
+${multiplySlice(t, "", "", norm)}
     workgroupBarrier();
   }`;
 }
@@ -101,7 +96,7 @@ ${fillTile(b, vec.b)}
 ${fillTile(a, vec.a, "a_next + ", "      ")}
 ${fillTile(b, vec.b, "b_next + ", "      ")}
     }
-${multiplySlice(t, "a_base + ", "b_base + ", norm ? "s * TILE_K" : undefined)}
+${multiplySlice(t, "a_base + ", "b_base + ", norm)}
     workgroupBarrier();
   }`;
 }
@@ -159,7 +154,7 @@ var<workgroup> b_tile: array<f32, ${copies * TILE_K * t.tileN}>; // ${layout("[k
 
 ${loader("load_a", ["i", "k"], ["M", "K"], a, aIndex, vec.a)}
 
-${loader("load_b", ["k", "j"], ["K", "N"], b, bIndex, vec.b)}
+${loader("load_b", ["k", "j"], ["K", "N"], b, bIndex, vec.b, norm ? gainScale(sizes.tb) : undefined)}
 ${
   norm
     ? `
@@ -203,21 +198,6 @@ ${t.doubleBuffer ? doubleBufferedLoop(t, aTile, bTile, vec, norm) : singleBuffer
   return { code, workgroups, ...(vec4Operands.length > 0 ? { vec4Operands } : {}) };
 }
 
-/** which operand is a, b and (rmsnorm_matmul) the gain */
-export function productOperandIndices(op: string): { a: number; b: number; gain?: number } {
-  return op === "rmsnorm_matmul" ? { a: 0, gain: 1, b: 2 } : { a: 0, b: 1 };
-}
-
-/** rmsnorm_matmul's prologue: the norm's epsilon and its gain, zero past K like the loads */
-export function normPrologue(ctx: TemplateContext): string {
-  return `const EPS: f32 = ${f32Literal(ctx.node.attrs.eps as number)};
-
-fn load_gain(k: u32) -> f32 {
-  if (k >= K) { return 0.0; }
-  return ${ctx.operand(productOperandIndices("rmsnorm_matmul").gain!)}[k];
-}`;
-}
-
 export const matmulTemplate: KernelTemplate = {
   operandNames: () => ["a", "b"],
   render: (ctx) =>
@@ -231,5 +211,5 @@ export const matmulTemplate: KernelTemplate = {
 export const rmsnormMatmulTemplate: KernelTemplate = {
   operandNames: () => ["x", "gain", "w"],
   render: matmulTemplate.render,
-  variants: matmulVariants,
+  variants: { ...matmulVariants, tunedAs: "matmul" },
 };

@@ -55,7 +55,10 @@ function vectorFill(s: TileShape, base: string): string[] {
   ];
 }
 
-/** `fn name(row, col)`: the element (or four, along the contiguous axis) at a stored index, zero outside */
+/**
+ * `fn name(row, col)`: the element (or four, along the contiguous axis) at a stored index, zero
+ * outside; times `scale` when given (rmsnorm_matmul's gain, prologue.ts)
+ */
 export function loader(
   name: string,
   [row, col]: [string, string],
@@ -63,14 +66,15 @@ export function loader(
   binding: string,
   index: string,
   vec4: boolean,
+  scale?: { scalar: string; vector: string },
 ): string {
   return vec4
     ? `fn ${name}4(${row}: u32, ${col}: u32) -> vec4f {
   if (${row} >= ${rowLimit} || ${col} >= ${colLimit}) { return vec4f(0.0); }
-  return ${binding}[(${index}) / 4u];
+  return ${binding}[(${index}) / 4u]${scale ? ` * ${scale.vector}` : ""};
 }`
     : `fn ${name}(${row}: u32, ${col}: u32) -> f32 {
   if (${row} >= ${rowLimit} || ${col} >= ${colLimit}) { return 0.0; }
-  return ${binding}[${index}];
+  return ${binding}[${index}]${scale ? ` * ${scale.scalar}` : ""};
 }`;
 }
