@@ -14,6 +14,8 @@ import { differentiate } from "../compiler/passes/autodiff.js";
 import { interpret } from "../compiler/reference/interpreter.js";
 import { fromInts, fromValues, type Tensor } from "../compiler/reference/tensor.js";
 import { initParams } from "../runtime/init.js";
+import { kernelTemplate } from "../compiler/ops/registry.js";
+import { tuningKey } from "../format/tuning.js";
 import { FULL, tinySpec } from "./golden/specs.js";
 import { seededValues } from "./gpu-harness.js";
 
@@ -92,6 +94,29 @@ describe("folding norms into products", () => {
     };
     expect(forwardOnly.params.map((p) => p.name)).toEqual(training.params.map((p) => p.name));
     for (const p of training.params) expect(slot(forwardOnly, p.name)).toEqual(slot(training, p.name));
+  });
+
+  it("a folded product takes matmul's tuning entry of its class when it has none of its own", () => {
+    const graph = normThenProducts("none");
+    const folded = foldNormsIntoProducts(graph);
+    const variants = kernelTemplate("rmsnorm_matmul")!.variants!;
+    const classes = folded.nodes
+      .filter((n) => n.op === "rmsnorm_matmul")
+      .map((n) => variants.shapeClass(n, folded));
+    const products = (exe: ReturnType<typeof compileGraph>) =>
+      exe.kernels.filter((k) => k.ops[0] === "rmsnorm_matmul").map((k) => exe.modules[k.module]);
+    // 15 rows: rows4 by default
+    for (const code of products(compileGraph(graph))) expect(code).toContain("const SLICES: u32 = 4u;");
+    const viaMatmul = new Map(classes.map((c) => [tuningKey("matmul", c), "128x64"]));
+    for (const code of products(compileGraph(graph, { tuning: viaMatmul })))
+      expect(code).toContain("const TILE_M: u32 = 128u;");
+    // its own entry wins
+    const own = new Map([
+      ...viaMatmul,
+      ...classes.map((c) => [tuningKey("rmsnorm_matmul", c), "32x32"] as const),
+    ]);
+    for (const code of products(compileGraph(graph, { tuning: own })))
+      expect(code).toContain("const TILE_M: u32 = 32u;");
   });
 
   it("folds a decoding step's norms: each sublayer's projections read its norm", () => {
