@@ -34,6 +34,7 @@ import { adamwChunks } from "../runtime/optim/adamw-gpu.js";
 import { flatLayout } from "../runtime/optim/layout.js";
 import { defaultTrainSpec } from "../runtime/train/defaults.js";
 import { GpuTrainingEngine } from "../runtime/train/gpu-engine.js";
+import { median } from "./measure.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const RESIDUALS: Record<string, { label: string; source: string }> = {
@@ -87,11 +88,6 @@ function compileFor(depth: number, kind: string, which: "step" | "forward"): Exe
   const forward: Graph = lowerModel(model, shape);
   const graph = which === "step" ? differentiate(forward) : forward;
   return compileGraph(graph, { ...shape, vocab: model.vocab });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function timed(repeats: number, fn: () => Executable): { exe: Executable; ms: number } {

@@ -297,11 +297,33 @@ class TrainSubject extends Subject {
   }
 }
 
-class InferSubject extends Subject {
+/** a subject that runs one forward-only executable: its figures are the executable's */
+abstract class ForwardSubject extends Subject {
+  protected abstract get executor(): Executor;
+
+  get parameters(): number {
+    return this.executor.exe.params.reduce((n, p) => n + numel(p.shape), 0);
+  }
+  get deviceBytes(): number {
+    return this.executor.exe.pools.reduce((n, p) => n + p.size, 0);
+  }
+  get dispatchesPerStep(): number {
+    return this.executor.kernelCount;
+  }
+  get bytesPerStep(): { bytes: number; uncountedKernels: number } {
+    return boundBytes(this.executor.exe);
+  }
+
+  async profile(repeats: number, method: ProfileMethod): Promise<KernelTime[]> {
+    return profileForward(this.gpu.device, this.executor, repeats, method);
+  }
+}
+
+class InferSubject extends ForwardSubject {
   private constructor(
     options: SubjectOptions,
     forward: Graph,
-    private readonly executor: Executor,
+    protected readonly executor: Executor,
   ) {
     super(options, forward);
   }
@@ -321,26 +343,9 @@ class InferSubject extends Subject {
     }
   }
 
-  get parameters(): number {
-    return this.executor.exe.params.reduce((n, p) => n + numel(p.shape), 0);
-  }
-  get deviceBytes(): number {
-    return this.executor.exe.pools.reduce((n, p) => n + p.size, 0);
-  }
-  get dispatchesPerStep(): number {
-    return this.executor.kernelCount;
-  }
-  get bytesPerStep(): { bytes: number; uncountedKernels: number } {
-    return boundBytes(this.executor.exe);
-  }
-
   protected async steps(steps: number): Promise<void> {
     // `steps` forward passes in one submission, no uploads or readbacks: the device's forward time
     await this.executor.runRepeated(steps);
-  }
-
-  async profile(repeats: number, method: ProfileMethod): Promise<KernelTime[]> {
-    return profileForward(this.gpu.device, this.executor, repeats, method);
   }
 
   dispose(): void {
@@ -354,7 +359,7 @@ class InferSubject extends Subject {
  * positions run 0, 1, ... seq - 1 and start again (the caches cleared), so the figure is the mean
  * over a sequence of --seq tokens.
  */
-class DecodeSubject extends Subject {
+class DecodeSubject extends ForwardSubject {
   private readonly column: Int32Array;
 
   private constructor(
@@ -380,17 +385,8 @@ class DecodeSubject extends Subject {
     return new DecodeSubject(options, step, decoder);
   }
 
-  get parameters(): number {
-    return this.decoder.executorForProfile.exe.params.reduce((n, p) => n + numel(p.shape), 0);
-  }
-  get deviceBytes(): number {
-    return this.decoder.executorForProfile.exe.pools.reduce((n, p) => n + p.size, 0);
-  }
-  get dispatchesPerStep(): number {
-    return this.decoder.executorForProfile.kernelCount;
-  }
-  get bytesPerStep(): { bytes: number; uncountedKernels: number } {
-    return boundBytes(this.decoder.executorForProfile.exe);
+  protected get executor(): Executor {
+    return this.decoder.executor;
   }
   override get tokensPerStep(): number {
     return this.train.batch;
@@ -411,10 +407,6 @@ class DecodeSubject extends Subject {
   protected async steps(steps: number): Promise<void> {
     // every step reads its logits back: a sampler needs them before it can choose the next token
     for (let s = 0; s < steps; s++) await this.decoder.step(this.nextTokens(), true);
-  }
-
-  async profile(repeats: number, method: ProfileMethod): Promise<KernelTime[]> {
-    return profileForward(this.gpu.device, this.decoder.executorForProfile, repeats, method);
   }
 
   dispose(): void {

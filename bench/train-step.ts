@@ -16,6 +16,7 @@ import type { ModelSpec, TrainSpec } from "../format/spec.js";
 import { openDevice, type GpuContext } from "../runtime/device.js";
 import { GpuTrainingEngine } from "../runtime/train/gpu-engine.js";
 import { peakGflops } from "./peak.js";
+import { median } from "./measure.js";
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -69,12 +70,6 @@ async function timeInRounds(
       for (let s = 0; s < n; s++) await p.engine.step(batch.tokens, batch.targets, 1e-3, s === n - 1);
       p.times.push((performance.now() - start) / n);
     }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function summarise(p: Prepared, train: TrainSpec, peak: number, profile: boolean): Promise<Measured> {

@@ -227,13 +227,8 @@ async function runForward(
   const { DeviceLimitError } = await import("../runtime/buffers.js");
   const sizes = [...new Set(batches.map((b) => b.tokens.length / seq))];
   const graphs = new Map(sizes.map((rows) => [rows, lowerForCli(model, { batch: rows, seq })]));
-  for (const p of graphs.values().next().value!.params) {
-    const shape = checkpoint.shapes.get(p.name);
-    if (!shape || shape.join(",") !== p.shape.join(","))
-      throw new UserError(
-        `${checkpoint.dir}: parameter ${p.name} is ${shape ? `[${shape}]` : "missing"}, the model needs [${p.shape}]`,
-      );
-  }
+  const { expectCheckpointFits } = await import("./open-checkpoint.js");
+  expectCheckpointFits(checkpoint, graphs.values().next().value!.params);
   return withDevice(async (gpu) => {
     const executors = new Map<number, import("../runtime/executor.js").Executor>();
     const tuning = await tuningFor(gpu.adapter.info, flags);

@@ -3,7 +3,7 @@
 
 import type { Command } from "commander";
 import { EXIT, reportFailure, UserError } from "./common.js";
-import { openCheckpoint } from "./open-checkpoint.js";
+import { expectCheckpointFits, openCheckpoint } from "./open-checkpoint.js";
 import {
   NO_TUNING_HELP,
   NO_TUNING_OPTION,
@@ -129,13 +129,7 @@ async function openDeviceDecoder(
   const { DeviceDecoder } = await import("../runtime/decode/device-decoder.js");
   const { DeviceLimitError } = await import("../runtime/buffers.js");
   const graph = lowerDecodeStepForCli(model, { batch: 1 });
-  for (const p of graph.params) {
-    const shape = checkpoint.shapes.get(p.name);
-    if (!shape || shape.join(",") !== p.shape.join(","))
-      throw new UserError(
-        `${checkpoint.dir}: parameter ${p.name} is ${shape ? `[${shape}]` : "missing"}, the model needs [${p.shape}]`,
-      );
-  }
+  expectCheckpointFits(checkpoint, graph.params);
   const step = compileGraph(graph, { batch: 1, seq: 1, vocab: model.vocab, tuning });
   return DeviceDecoder.create(device, step, checkpoint.params, model.context).catch((err: unknown) => {
     throw err instanceof DeviceLimitError ? new UserError(err.message) : err;

@@ -18,3 +18,17 @@ export async function openCheckpoint(path: string): Promise<LoadedCheckpoint> {
     throw new UserError(`${dir}: engine "${checkpoint.info.engine}" is not one archc writes`);
   return checkpoint;
 }
+
+/** refuses a checkpoint that lacks one of `params` or holds it in another shape */
+export function expectCheckpointFits(
+  checkpoint: LoadedCheckpoint,
+  params: readonly { name: string; shape: readonly number[] }[],
+): void {
+  for (const p of params) {
+    const shape = checkpoint.shapes.get(p.name);
+    if (!shape || shape.join(",") !== p.shape.join(","))
+      throw new UserError(
+        `${checkpoint.dir}: parameter ${p.name} is ${shape ? `[${shape}]` : "missing"}, the model needs [${p.shape}]`,
+      );
+  }
+}

@@ -180,9 +180,7 @@ export class Executor {
    * `position` of its cache (format/archx.ts `caches`): the next step reads them from there
    */
   encodeCacheWrites(encoder: GPUCommandEncoder, position: number): void {
-    for (const { input, present } of this.exe.caches ?? []) {
-      const cache = this.slot(this.exe.inputs.find((io) => io.name === input)!.value);
-      const row = this.slot(this.output(present).value);
+    for (const { input, cache, row } of this.cacheSlots()) {
       const at = position * row.size;
       if (at + row.size > cache.size)
         throw new ExecutorError(`position ${position} is past the end of cache ${input}`);
@@ -198,10 +196,20 @@ export class Executor {
 
   /** records zeroing every cache: a new sequence starts with nothing cached */
   encodeCacheClear(encoder: GPUCommandEncoder): void {
-    for (const { input } of this.exe.caches ?? []) {
-      const cache = this.slot(this.exe.inputs.find((io) => io.name === input)!.value);
+    for (const { cache } of this.cacheSlots())
       encoder.clearBuffer(this.pools[cache.pool], cache.offset, cache.size);
-    }
+  }
+
+  private cacheSlotList?: { input: string; cache: ArchxValue; row: ArchxValue }[];
+
+  /** each cache's slot and its present's, looked up once (every decoded token uses them) */
+  private cacheSlots(): { input: string; cache: ArchxValue; row: ArchxValue }[] {
+    this.cacheSlotList ??= (this.exe.caches ?? []).map(({ input, present }) => {
+      const io = this.exe.inputs.find((candidate) => candidate.name === input);
+      if (!io) throw new ExecutorError(`cache ${input} is not an input of the executable`);
+      return { input, cache: this.slot(io.value), row: this.slot(this.output(present).value) };
+    });
+    return this.cacheSlotList;
   }
 
   /** records one pass over every kernel into `encoder`, for callers that add work to the same submission */
@@ -315,11 +323,16 @@ export class Executor {
 }
 
 /**
- * maps a MAP_READ buffer, copies its contents out, and destroys it. Throws a DeviceError when the
- * device (by default: any device archc opened and has not destroyed) reported an error: the work
- * that should have filled the buffer was then dropped, and its zeros must not reach the user.
+ * maps a MAP_READ buffer, copies its contents out, and destroys it (unless `keep`: a staging
+ * buffer reused step after step). Throws a DeviceError when the device (by default: any device
+ * archc opened and has not destroyed) reported an error: the work that should have filled the
+ * buffer was then dropped, and its zeros must not reach the user.
  */
-export async function readMapped(buffer: GPUBuffer, device?: GPUDevice): Promise<ArrayBuffer> {
+export async function readMapped(
+  buffer: GPUBuffer,
+  device?: GPUDevice,
+  { keep = false }: { keep?: boolean } = {},
+): Promise<ArrayBuffer> {
   try {
     await buffer.mapAsync(GPUMapMode.READ);
   } catch (err) {
@@ -331,7 +344,7 @@ export async function readMapped(buffer: GPUBuffer, device?: GPUDevice): Promise
   }
   const bytes = buffer.getMappedRange().slice(0);
   buffer.unmap();
-  buffer.destroy();
+  if (!keep) buffer.destroy();
   throwIfDeviceFailed(device, "reading results back");
   return bytes;
 }

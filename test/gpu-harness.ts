@@ -12,6 +12,9 @@ import type { HostArray } from "../runtime/executor.js";
 import type { Tensor } from "../compiler/reference/tensor.js";
 import { GraphBuilder } from "../compiler/ir/builder.js";
 import { interpret } from "../compiler/reference/interpreter.js";
+import { relativeError as sharedRelativeError, seededValues } from "../compiler/reference/compare.js";
+
+export { seededValues };
 import type { TuningTable } from "../format/tuning.js";
 
 /** opens the device and fails (never skips) unless a real adapter that executes shaders is there */
@@ -21,17 +24,6 @@ export async function openRealDevice(): Promise<GpuContext> {
   expect(isNullBackend(gpu.adapter.info)).toBe(false);
   expect(gpu.description.name.length).toBeGreaterThan(0);
   return gpu;
-}
-
-/** normal-ish values in (-scale, scale) from a seeded LCG: never zeros, same every run */
-export function seededValues(n: number, seed: number, scale = 1): Float32Array {
-  let state = (seed * 2654435761) >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = (state / 2 ** 32 - 0.5) * 2 * scale;
-  }
-  return out;
 }
 
 export function seededInts(n: number, seed: number, below: number): Int32Array {
@@ -45,19 +37,10 @@ export function toTensor(shape: number[], values: HostArray): Tensor {
     : { type: { dtype: "f32", shape }, data: Float64Array.from(values) };
 }
 
-/**
- * The error the tests bound: max |gpu - ref| / max(max |ref|, 1e-6), a norm-wise relative error
- * that does not blow up on elements that happen to be near zero.
- */
+/** the error the tests bound (compiler/reference/compare.ts), after checking the lengths agree */
 export function relativeError(gpu: ArrayLike<number>, reference: ArrayLike<number>): number {
   expect(gpu.length).toBe(reference.length);
-  let diff = 0;
-  let magnitude = 0;
-  for (let i = 0; i < reference.length; i++) {
-    diff = Math.max(diff, Math.abs(gpu[i] - reference[i]));
-    magnitude = Math.max(magnitude, Math.abs(reference[i]));
-  }
-  return Number.isFinite(diff) ? diff / Math.max(magnitude, 1e-6) : Infinity;
+  return sharedRelativeError(gpu, reference);
 }
 
 /** compiles and runs `graph` once on the device; returns the requested outputs */

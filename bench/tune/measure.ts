@@ -10,6 +10,8 @@ import type { Graph } from "../../compiler/ir/ir.js";
 import { numel } from "../../compiler/ir/ir.js";
 import { kernelTemplate } from "../../compiler/ops/registry.js";
 import { interpret } from "../../compiler/reference/interpreter.js";
+import { relativeError, seededValues } from "../../compiler/reference/compare.js";
+import { median } from "../measure.js";
 import type { Tensor } from "../../compiler/reference/tensor.js";
 import { Executor } from "../../runtime/executor.js";
 import type { ProfilingContext } from "../../runtime/profile/device.js";
@@ -19,7 +21,7 @@ import { describeProbe, probeFlops, probeGraph, probeNode, probeOf, shrinkProbe 
 
 const probeOfGraph = (graph: Graph) => probeOf(graph, probeNode(graph));
 
-/** the bound on relativeError (max |gpu - ref| / max |ref|), as in the GPU kernel tests */
+/** the bound on relativeError (compiler/reference/compare.ts), as in the GPU kernel tests */
 export const TOLERANCE = 1e-4;
 /** FLOPs above which the float64 check runs on a shrunk probe, not the probe itself */
 const CHECK_FLOPS = 2e8;
@@ -52,28 +54,6 @@ export interface ClassMeasurement {
   chosen: string;
 }
 
-/** deterministic values in (-1, 1), from a small LCG, different per seed */
-function seeded(n: number, seed: number): Float32Array {
-  let state = (seed * 2654435761) >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = (state / 2 ** 32 - 0.5) * 2;
-  }
-  return out;
-}
-
-function relativeError(gpu: ArrayLike<number>, reference: ArrayLike<number>): number {
-  if (gpu.length !== reference.length) return Infinity;
-  let diff = 0;
-  let magnitude = 0;
-  for (let i = 0; i < reference.length; i++) {
-    diff = Math.max(diff, Math.abs(gpu[i] - reference[i]));
-    magnitude = Math.max(magnitude, Math.abs(reference[i]));
-  }
-  return Number.isFinite(diff) ? diff / Math.max(magnitude, 1e-6) : Infinity;
-}
-
 function feedsOf(graph: Graph): { gpu: Record<string, Float32Array>; reference: Record<string, Tensor> } {
   const gpu: Record<string, Float32Array> = {};
   const reference: Record<string, Tensor> = {};
@@ -81,7 +61,7 @@ function feedsOf(graph: Graph): { gpu: Record<string, Float32Array>; reference: 
     .filter((n) => n.op === "input")
     .forEach((n, i) => {
       const name = String(n.attrs.name);
-      gpu[name] = seeded(numel(n.type.shape), i + 1);
+      gpu[name] = seededValues(numel(n.type.shape), i + 1);
       reference[name] = { type: n.type, data: Float64Array.from(gpu[name]) };
     });
   return { gpu, reference };
@@ -99,11 +79,6 @@ async function executorFor(
     throw new Error(`${variant} is not offered for ${op} ${describeProbe(probeOfGraph(graph))}`);
   return Executor.create(gpu.device, compileGraph(graph, { tuning: forcingTable(graph, op, variant) }));
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** milliseconds per dispatch of the executor's probe kernel, `repeats` dispatches */
 async function timeOnce(

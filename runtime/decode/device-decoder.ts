@@ -17,7 +17,8 @@ export class DeviceDecoder implements Decoder {
   private readonly positionFeed = new Int32Array(1);
 
   private constructor(
-    private readonly executor: Executor,
+    /** the decoding step's executor (for benchmarks: its kernels, pools and profile) */
+    readonly executor: Executor,
     context: number,
   ) {
     const exe = executor.exe;
@@ -106,11 +107,38 @@ export class DeviceDecoder implements Decoder {
     this.clearPending = false;
     executor.encode(encoder);
     executor.encodeCacheWrites(encoder, this.position);
-    const staging = readLogits ? executor.copyOutput(encoder, "logits") : undefined;
+    // one staging buffer for every step's logits; a step that reads while another's read is
+    // still mapping gets a buffer of its own
+    const reuse = readLogits && !this.stagingBusy;
+    const staging = readLogits
+      ? executor.copyOutput(encoder, "logits", reuse ? this.staging() : undefined)
+      : undefined;
     executor.device.queue.submit([encoder.finish()]);
     this.position += 1;
     if (!staging) return undefined;
-    return readMapped(staging, executor.device).then((bytes) => new Float32Array(bytes));
+    if (!reuse) return readMapped(staging, executor.device).then((bytes) => new Float32Array(bytes));
+    this.stagingBusy = true;
+    return readMapped(staging, executor.device, { keep: true })
+      .then((bytes) => new Float32Array(bytes))
+      .catch((err: unknown) => {
+        this.stagingBuffer = undefined; // a failed read destroys the buffer
+        throw err;
+      })
+      .finally(() => {
+        this.stagingBusy = false;
+      });
+  }
+
+  private stagingBuffer?: GPUBuffer;
+  private stagingBusy = false;
+
+  private staging(): GPUBuffer {
+    this.stagingBuffer ??= this.executor.device.createBuffer({
+      label: "decoded logits",
+      size: 4 * this.batch * this.vocab,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    return this.stagingBuffer;
   }
 
   /** waits for every submitted step */
@@ -118,11 +146,8 @@ export class DeviceDecoder implements Decoder {
     await this.executor.finish();
   }
 
-  get executorForProfile(): Executor {
-    return this.executor;
-  }
-
   dispose(): void {
+    this.stagingBuffer?.destroy();
     this.executor.destroy();
   }
 }
