@@ -8,6 +8,7 @@
 // are where it pays: a decoding step's q, k and v projections read one norm.
 
 import type { Graph, Node } from "../ir/ir.js";
+import { GRAD_PREFIX } from "../../format/training.js";
 
 /** the rmsnorm nodes every reader of which is a product taking the norm as its (untransposed) a */
 function foldableNorms(graph: Graph): Set<number> {
@@ -55,5 +56,5 @@ export function foldNormsIntoProducts(graph: Graph): Graph {
 
 /** whether `graph` has a backward (autodiff's gradients are its outputs "grad.<param>") */
 export function hasBackward(graph: Graph): boolean {
-  return Object.keys(graph.outputs).some((name) => name.startsWith("grad."));
+  return Object.keys(graph.outputs).some((name) => name.startsWith(GRAD_PREFIX));
 }
